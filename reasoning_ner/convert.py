@@ -1,0 +1,411 @@
+"""Converters from BIO/CoNLL and UniNER conversation files to InstructUIE JSON.
+
+Output records are InstructUIE's `{"sentence": str, "entities": [{"name", "type", "pos": [start, end)}]}` with
+character offsets into `sentence` (end exclusive, `sentence[start:end] == name`).
+
+* `convert_bio` reads a CoNLL-style file of two tab-separated columns per line, one token and one tag, with a blank
+  line (or a `-DOCSTART-` line) between sentences. The column order (`token<TAB>tag` as in CrossNER, or
+  `tag<TAB>token` as in MIT Movie/Restaurant) is detected per file: the column whose values are valid tags on more
+  lines is the tag column (a tie means `token<TAB>tag`). Tags are `O`, `B-x`, `I-x`, `E-x` and `S-x`: BIO, IOB1 and
+  BIOES are all read. `B-x`/`S-x` always start an entity; `I-x`/`E-x` continue the open entity if it has type `x`,
+  otherwise (after `O`, after another type, or at the start of a sentence) they start one; `E-x`/`S-x` close it.
+  The sentence is the tokens joined with one space. A line without a tab is split on whitespace instead.
+* `convert_uniner` reads a UniversalNER / Pile-NER conversation file (JSON array or JSONL of
+  `{"id", "conversations": [{"from", "value"}, ...]}`): the first turn is `Text: <passage>`, the second a gpt
+  acknowledgement, then pairs of a human `What describes <type> in the text?` and a gpt answer that is a JSON list of
+  mention strings. All queries about one passage (one record per query, or several per record) are merged into one
+  output record, in first-seen order of the passages. Every non-overlapping occurrence of a mention in the passage
+  becomes an entity (a (type, span) pair only once); mentions that do not occur verbatim and list items that are not
+  non-empty strings are left out, counted and reported with `logging.warning`.
+
+A label map (YAML mapping raw tag/type -> natural-language type, see `config/labels/*.yaml`) renames types; a type
+missing from the map keeps its raw name and is reported once per conversion with `logging.warning`, with its count.
+Malformed input raises `reasoning_ner.data.DataError`, whose message names the file, the line or record, and the field.
+
+Command line: `python -m reasoning_ner.convert {bio,uniner} INPUT OUTPUT [--label_map FILE] [--write_labels]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .data import DataError, read_json_records, write_jsonl
+from .labels import normalize_label
+
+logger = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+_TAG = re.compile(r"^(?:O|[BIES]-(\S.*))$")
+_DOCSTART = "-DOCSTART-"
+_TEXT_PREFIX = "Text:"
+_QUESTION = re.compile(r"^\s*What describes (.+?) in the text\?\s*$", re.DOTALL)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Label maps
+
+
+def load_label_map(path: str | Path) -> dict[str, str]:
+    """Read a YAML mapping `raw tag: natural-language type`; keys and values are kept as written (not lower-cased).
+
+    A top-level `labels:` mapping is accepted as well. Errors raise `DataError` naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, None, None, "label map not found") from None
+    except yaml.YAMLError as e:
+        raise DataError(path, None, None, f"invalid YAML: {e}") from None
+    if isinstance(raw, Mapping) and set(raw) == {"labels"} and isinstance(raw["labels"], Mapping):
+        raw = raw["labels"]
+    if not isinstance(raw, Mapping):
+        raise DataError(path, None, None, "expected a YAML mapping of raw tag -> type name")
+    out: dict[str, str] = {}
+    for key, value in raw.items():
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(path, None, str(key), f"must map to a non-empty string, got {value!r}")
+        out[str(key)] = value.strip()
+    return out
+
+
+class _TypeMapper:
+    """Applies a label map (exact key first, then the normalised key) and counts the raw types it has no entry for."""
+
+    def __init__(self, label_map: Mapping[str, str] | None):
+        self.label_map = dict(label_map) if label_map is not None else None
+        self._normalised = {normalize_label(k): v for k, v in (label_map or {}).items()}
+        self.unmapped: Counter[str] = Counter()
+
+    def __call__(self, raw: str) -> str:
+        if self.label_map is None:
+            return raw
+        if raw in self.label_map:
+            return self.label_map[raw]
+        mapped = self._normalised.get(normalize_label(raw))
+        if mapped is not None:
+            return mapped
+        self.unmapped[raw] += 1
+        return raw
+
+    def warn(self, path: Path) -> None:
+        if self.unmapped:
+            logger.warning(
+                "%s: %d entities have a type missing from the label map, kept as is: %s",
+                path,
+                sum(self.unmapped.values()),
+                ", ".join(f"{t!r}: {c}" for t, c in self.unmapped.most_common()),
+            )
+
+
+def _as_label_map(label_map: Mapping[str, str] | str | Path | None) -> Mapping[str, str] | None:
+    if label_map is None or isinstance(label_map, Mapping):
+        return label_map
+    return load_label_map(label_map)
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# BIO / CoNLL
+
+
+def _split_columns(line: str) -> list[str]:
+    cols = line.split("\t")
+    if len(cols) == 1:
+        cols = line.split()
+    return [c.strip() for c in cols]
+
+
+def _is_tag(value: str) -> bool:
+    return _TAG.match(value) is not None
+
+
+def _read_bio_lines(path: Path) -> list[tuple[int, list[str] | None]]:
+    """(line number, columns) per line; `None` columns mark a sentence break (blank or `-DOCSTART-` line)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, None, None, "file not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
+    out: list[tuple[int, list[str] | None]] = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.split()[0] == _DOCSTART:
+            out.append((lineno, None))
+            continue
+        cols = _split_columns(line)
+        if len(cols) != 2:
+            raise DataError(path, f"line {lineno}", "columns", f"expected 2 columns (token and tag), got {len(cols)}")
+        out.append((lineno, cols))
+    return out
+
+
+def detect_tag_column(rows: Sequence[Sequence[str]]) -> int:
+    """Index (0 or 1) of the tag column: the column that is a valid tag on more rows; 1 (`token<TAB>tag`) on a tie."""
+    second = sum(_is_tag(r[1]) for r in rows)
+    first = sum(_is_tag(r[0]) for r in rows)
+    return 0 if first > second else 1
+
+
+def convert_bio(path: str | Path, label_map: Mapping[str, str] | str | Path | None = None) -> list[Record]:
+    """Convert a BIO/IOB1/BIOES CoNLL file (see the module docstring) to InstructUIE records, one per sentence.
+
+    Types are the tag suffixes, renamed by `label_map` (a mapping or a YAML file) when given. A line that does not have
+    two columns, has an empty token or an invalid tag raises `DataError(path, "line N", field, problem)` with field
+    `columns`, `token` or `tag`.
+    """
+    path = Path(path)
+    mapper = _TypeMapper(_as_label_map(label_map))
+    lines = _read_bio_lines(path)
+    tag_col = detect_tag_column([cols for _, cols in lines if cols is not None])
+    records: list[Record] = []
+    tokens: list[str] = []
+    spans: list[tuple[int, int, str]] = []  # token start, token end (exclusive), raw type
+    open_type: str | None = None
+
+    def flush() -> None:
+        if tokens:
+            records.append(_bio_record(tokens, spans, mapper))
+        tokens.clear()
+        spans.clear()
+
+    for lineno, cols in lines:
+        if cols is None:
+            flush()
+            open_type = None
+            continue
+        tag, token = cols[tag_col], cols[1 - tag_col]
+        m = _TAG.match(tag)
+        if m is None:
+            raise DataError(
+                path,
+                f"line {lineno}",
+                "tag",
+                f"invalid tag {tag!r} (expected O, B-<type>, I-<type>, E-<type> or S-<type>)",
+            )
+        if not token:
+            raise DataError(path, f"line {lineno}", "token", "empty token")
+        i = len(tokens)
+        tokens.append(token)
+        if tag == "O":
+            open_type = None
+            continue
+        prefix, etype = tag[0], m.group(1)
+        if prefix in "IE" and open_type == etype:
+            start, _, _ = spans[-1]
+            spans[-1] = (start, i + 1, etype)
+        else:
+            spans.append((i, i + 1, etype))
+        open_type = None if prefix in "ES" else etype
+    flush()
+    mapper.warn(path)
+    return records
+
+
+def _bio_record(tokens: list[str], spans: list[tuple[int, int, str]], mapper: _TypeMapper) -> Record:
+    offsets: list[int] = []
+    pos = 0
+    for tok in tokens:
+        offsets.append(pos)
+        pos += len(tok) + 1
+    sentence = " ".join(tokens)
+    entities = []
+    for ts, te, etype in spans:
+        start, end = offsets[ts], offsets[te - 1] + len(tokens[te - 1])
+        entities.append({"name": sentence[start:end], "type": mapper(etype), "pos": [start, end]})
+    return {"sentence": sentence, "entities": entities}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# UniNER / Pile-NER conversations
+
+
+def _turn(path: Path, idx: int, conv: list[Any], k: int, expect_from: str) -> str:
+    turn = conv[k]
+    field = f"conversations[{k}]"
+    if not isinstance(turn, dict):
+        raise DataError(path, idx, field, f"expected an object, got {type(turn).__name__}")
+    if turn.get("from") != expect_from:
+        raise DataError(path, idx, f"{field}.from", f"expected {expect_from!r}, got {turn.get('from')!r}")
+    value = turn.get("value")
+    if not isinstance(value, str):
+        raise DataError(path, idx, f"{field}.value", f"expected str, got {type(value).__name__}")
+    return value
+
+
+def find_occurrences(text: str, mention: str) -> list[tuple[int, int]]:
+    """Character spans of every non-overlapping occurrence of `mention` in `text`, left to right."""
+    spans: list[tuple[int, int]] = []
+    if not mention:
+        return spans
+    start = text.find(mention)
+    while start >= 0:
+        spans.append((start, start + len(mention)))
+        start = text.find(mention, start + len(mention))
+    return spans
+
+
+def convert_uniner(path: str | Path, label_map: Mapping[str, str] | str | Path | None = None) -> list[Record]:
+    """Convert a UniNER / Pile-NER conversation file (see the module docstring) to InstructUIE records.
+
+    One record per distinct passage, passages in first-seen order; entities sorted by (start, end), ties in query
+    order. Types are the `<type>` of the questions, renamed by `label_map` when given. Malformed records raise
+    `DataError(path, record index, field, problem)`, e.g. field `conversations[3].value` for an answer that is not a
+    JSON list.
+    """
+    path = Path(path)
+    mapper = _TypeMapper(_as_label_map(label_map))
+    data = read_json_records(path)
+    if not isinstance(data, list):
+        raise DataError(path, None, None, f"expected a JSON array of records, got {type(data).__name__}")
+    by_text: dict[str, dict[tuple[str, int, int], None]] = {}
+    not_found: Counter[str] = Counter()
+    not_string = 0
+    for idx, rec in enumerate(data):
+        if not isinstance(rec, dict):
+            raise DataError(path, idx, None, f"expected a JSON object, got {type(rec).__name__}")
+        conv = rec.get("conversations")
+        if not isinstance(conv, list):
+            raise DataError(path, idx, "conversations", "missing or not a list")
+        if len(conv) < 2 or len(conv) % 2:
+            raise DataError(path, idx, "conversations", f"expected an even number (>= 2) of turns, got {len(conv)}")
+        first = _turn(path, idx, conv, 0, "human")
+        if not first.startswith(_TEXT_PREFIX):
+            raise DataError(path, idx, "conversations[0].value", f"expected it to start with {_TEXT_PREFIX!r}")
+        passage = first[len(_TEXT_PREFIX) :].removeprefix(" ")
+        _turn(path, idx, conv, 1, "gpt")
+        found = by_text.setdefault(passage, {})
+        for k in range(2, len(conv), 2):
+            question = _turn(path, idx, conv, k, "human")
+            qm = _QUESTION.match(question)
+            if qm is None:
+                raise DataError(
+                    path,
+                    idx,
+                    f"conversations[{k}].value",
+                    f"expected 'What describes <type> in the text?', got {question!r}",
+                )
+            etype = mapper(qm.group(1).strip())
+            answer = _turn(path, idx, conv, k + 1, "gpt")
+            try:
+                mentions = json.loads(answer)
+            except json.JSONDecodeError as e:
+                raise DataError(
+                    path, idx, f"conversations[{k + 1}].value", f"answer is not valid JSON: {e.msg}"
+                ) from None
+            if not isinstance(mentions, list):
+                raise DataError(
+                    path, idx, f"conversations[{k + 1}].value", f"expected a JSON list, got {type(mentions).__name__}"
+                )
+            for mention in mentions:
+                if not isinstance(mention, str) or not mention:
+                    not_string += 1
+                    continue
+                spans = find_occurrences(passage, mention)
+                if not spans:
+                    not_found[etype] += 1
+                for start, end in spans:
+                    found[(etype, start, end)] = None
+    if not_found:
+        logger.warning(
+            "%s: %d mentions do not occur verbatim in their passage and were left out (by type: %s)",
+            path,
+            sum(not_found.values()),
+            ", ".join(f"{t!r}: {c}" for t, c in not_found.most_common()),
+        )
+    if not_string:
+        logger.warning("%s: %d answer items are not non-empty strings and were skipped", path, not_string)
+    mapper.warn(path)
+    records = []
+    for passage, found in by_text.items():
+        ordered = sorted(found, key=lambda key: (key[1], key[2]))
+        entities = [{"name": passage[s:e], "type": t, "pos": [s, e]} for t, s, e in ordered]
+        records.append({"sentence": passage, "entities": entities})
+    return records
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Writing and the command line
+
+
+def types_seen(records: Sequence[Record]) -> list[str]:
+    """Entity types of `records` in first-seen order."""
+    seen: dict[str, None] = {}
+    for rec in records:
+        for ent in rec["entities"]:
+            seen.setdefault(ent["type"], None)
+    return list(seen)
+
+
+def write_instructuie(path: str | Path, records: Sequence[Record]) -> int:
+    """Write records as a JSON array (indent=1, ensure_ascii=False), or JSONL when the name ends in `.jsonl`."""
+    path = Path(path)
+    if path.suffix == ".jsonl":
+        return write_jsonl(path, records)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(list(records), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    return len(records)
+
+
+def update_labels_file(folder: str | Path, types: Sequence[str]) -> list[str]:
+    """Write `<folder>/labels.json`: the types already listed there (if any) followed by the new ones, in order."""
+    path = Path(folder) / "labels.json"
+    labels: list[str] = []
+    if path.exists():
+        existing = read_json_records(path)
+        if not isinstance(existing, list) or not all(isinstance(x, str) for x in existing):
+            raise DataError(path, None, None, "expected a JSON array of type names")
+        labels = list(existing)
+    labels += [t for t in types if t not in labels]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(labels, ensure_ascii=False) + "\n", encoding="utf-8")
+    return labels
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m reasoning_ner.convert",
+        description="Convert BIO/CoNLL or UniNER conversation files to InstructUIE JSON.",
+    )
+    p.add_argument("format", choices=["bio", "uniner"], help="input format")
+    p.add_argument("input", type=Path, help="input file")
+    p.add_argument("output", type=Path, help="output file (JSON array; JSONL if it ends in .jsonl)")
+    p.add_argument("--label_map", type=Path, default=None, help="YAML mapping raw tag -> natural-language type")
+    p.add_argument(
+        "--write_labels",
+        action="store_true",
+        help="also write labels.json beside OUTPUT (types already listed there first, then new ones in first-seen order)",
+    )
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the converter; returns 0 on success, 1 on a `DataError` (message on stderr)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    convert = convert_bio if args.format == "bio" else convert_uniner
+    try:
+        records = convert(args.input, label_map=args.label_map)
+        n = write_instructuie(args.output, records)
+        if args.write_labels:
+            update_labels_file(args.output.parent, types_seen(records))
+    except DataError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    n_ent = sum(len(r["entities"]) for r in records)
+    logger.info("wrote %d records with %d entities to %s", n, n_ent, args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,349 @@
+"""Data model and readers/writers.
+
+An `Example` is one sentence with its schema (the entity types asked for), its gold entities, optional reasoning
+(`cot`), optional source dataset and an id. Two on-disk formats are read:
+
+* **NER-CoT** (the public dataset of the paper): a JSON array or JSONL of
+  `{"guid", "dataset", "sentence", "schema", "cot", "entities": [{"text", "label"}]}`; `source` is accepted as an alias
+  of `dataset`.
+* **InstructUIE** folders: `<base>/<name>/{train,dev,test}.json` (a JSON array of
+  `{"sentence", "entities": [{"name", "type", "pos": [start, end)}]}`) plus `<base>/<name>/labels.json`.
+
+Malformed input raises `DataError`, whose message names the file, the record index and the field.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .labels import normalize_label
+
+logger = logging.getLogger(__name__)
+
+
+class DataError(ValueError):
+    """Malformed input data. The message names the file, the record and the field."""
+
+    def __init__(self, path: str | Path | None, record: int | str | None, field_name: str | None, problem: str):
+        self.path, self.record, self.field, self.problem = path, record, field_name, problem
+        where = [str(path) if path is not None else "<input>"]
+        if record is not None:
+            where.append(f"record {record}")
+        if field_name is not None:
+            where.append(f"field {field_name!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+@dataclass
+class Entity:
+    text: str
+    label: str
+    start: int | None = None
+    end: int | None = None
+
+    def to_dict(self, with_span: bool = False) -> dict[str, Any]:
+        d: dict[str, Any] = {"text": self.text, "label": self.label}
+        if with_span and self.start is not None:
+            d["start"], d["end"] = self.start, self.end
+        return d
+
+
+@dataclass
+class Example:
+    sentence: str
+    schema: list[str]
+    entities: list[Entity] = field(default_factory=list)
+    cot: str | None = None
+    dataset: str | None = None
+    id: str | None = None
+
+    def answer(self) -> dict[str, list[str]]:
+        """Gold mentions grouped by type, types and mentions in first-occurrence order, duplicates removed."""
+        grouped: dict[str, list[str]] = {}
+        for e in self.entities:
+            bucket = grouped.setdefault(e.label, [])
+            if e.text not in bucket:
+                bucket.append(e.text)
+        return grouped
+
+    def to_record(self) -> dict[str, Any]:
+        """The NER-CoT record."""
+        return {
+            "guid": self.id,
+            "dataset": self.dataset,
+            "sentence": self.sentence,
+            "schema": list(self.schema),
+            "cot": self.cot,
+            "entities": [e.to_dict(with_span=e.start is not None) for e in self.entities],
+        }
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Generic JSON / JSONL
+
+
+def read_json_records(path: str | Path) -> list[Any]:
+    """Read a JSON array or a JSONL file (one JSON value per non-blank line). Errors name file and line/record."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(path, None, None, "file not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
+    stripped = text.lstrip()
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise DataError(path, None, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+        return data
+    records = []
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            raise DataError(path, f"at line {lineno}", None, f"invalid JSON: {e.msg} (column {e.colno})") from None
+    return records
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with path.open("w", encoding="utf-8") as f:
+        for r in records:
+            f.write(json.dumps(r, ensure_ascii=False) + "\n")
+            n += 1
+    return n
+
+
+def _require(rec: Any, key: str, typ: type | tuple[type, ...], path: Path, idx: int, optional: bool = False) -> Any:
+    if not isinstance(rec, dict):
+        raise DataError(path, idx, None, f"expected a JSON object, got {type(rec).__name__}")
+    if key not in rec or rec[key] is None:
+        if optional:
+            return None
+        raise DataError(path, idx, key, "missing")
+    val = rec[key]
+    if not isinstance(val, typ) or (typ is int and isinstance(val, bool)):
+        want = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+        raise DataError(path, idx, key, f"expected {want}, got {type(val).__name__}")
+    return val
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# NER-CoT
+
+
+def example_from_record(rec: Any, path: str | Path = "<record>", idx: int = 0) -> Example:
+    path = Path(path)
+    sentence = _require(rec, "sentence", str, path, idx)
+    schema = _require(rec, "schema", list, path, idx, optional=True) or []
+    for j, s in enumerate(schema):
+        if not isinstance(s, str):
+            raise DataError(path, idx, f"schema[{j}]", f"expected str, got {type(s).__name__}")
+    ents_raw = _require(rec, "entities", list, path, idx)
+    entities = []
+    for j, e in enumerate(ents_raw):
+        if not isinstance(e, dict):
+            raise DataError(path, idx, f"entities[{j}]", f"expected an object, got {type(e).__name__}")
+        text = e.get("text", e.get("name"))
+        label = e.get("label", e.get("type"))
+        if not isinstance(text, str):
+            raise DataError(path, idx, f"entities[{j}].text", "missing or not a string")
+        if not isinstance(label, str):
+            raise DataError(path, idx, f"entities[{j}].label", "missing or not a string")
+        start, end = e.get("start"), e.get("end")
+        if start is not None or end is not None:
+            if not (isinstance(start, int) and isinstance(end, int) and 0 <= start <= end <= len(sentence)):
+                raise DataError(path, idx, f"entities[{j}].start/end", f"invalid span {start!r}..{end!r}")
+        entities.append(Entity(text=text, label=label, start=start, end=end))
+    cot = rec.get("cot")
+    if cot is not None and not isinstance(cot, str):
+        raise DataError(path, idx, "cot", f"expected str, got {type(cot).__name__}")
+    dataset = rec.get("dataset", rec.get("source"))
+    if dataset is not None and not isinstance(dataset, str):
+        raise DataError(path, idx, "dataset", f"expected str, got {type(dataset).__name__}")
+    guid = rec.get("guid", rec.get("id"))
+    return Example(
+        sentence=sentence,
+        schema=list(schema),
+        entities=entities,
+        cot=cot,
+        dataset=dataset,
+        id=str(guid) if guid is not None else f"{path.stem}-{idx}",
+    )
+
+
+def read_ner_cot(path: str | Path) -> list[Example]:
+    """Read an NER-CoT file (JSON array or JSONL)."""
+    path = Path(path)
+    records = read_json_records(path)
+    if not isinstance(records, list):
+        raise DataError(path, None, None, "expected a JSON array or JSONL of records")
+    return [example_from_record(r, path, i) for i, r in enumerate(records)]
+
+
+def write_ner_cot(path: str | Path, examples: Iterable[Example]) -> int:
+    """Write NER-CoT records: a JSON array when the name ends in `.json`, else JSONL."""
+    path = Path(path)
+    if path.suffix == ".json":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        recs = [e.to_record() for e in examples]
+        path.write_text(json.dumps(recs, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        return len(recs)
+    return write_jsonl(path, (e.to_record() for e in examples))
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# InstructUIE
+
+_SAMPLE_SUFFIX = re.compile(r"_sample_\d+$")
+
+
+def source_name(folder_name: str) -> str:
+    """The source dataset name of an InstructUIE folder: `Ontonotes_sample_30000` -> `Ontonotes`."""
+    return _SAMPLE_SUFFIX.sub("", folder_name)
+
+
+@dataclass
+class DatasetSplit:
+    """One split of one InstructUIE dataset, gold types normalised but nothing dropped."""
+
+    name: str
+    split: str
+    path: Path
+    labels: list[str]  # labels.json, normalised, in file order
+    examples: list[Example]
+    unknown_types: Counter = field(default_factory=Counter)  # gold type (normalised) not in labels.json -> count
+
+
+def read_labels(folder: Path) -> list[str]:
+    path = folder / "labels.json"
+    data = read_json_records(path)
+    if not isinstance(data, list) or not all(isinstance(x, str) for x in data):
+        raise DataError(path, None, None, "expected a JSON array of type names")
+    out: list[str] = []
+    for lab in data:
+        n = normalize_label(lab)
+        if n not in out:
+            out.append(n)
+    return out
+
+
+def read_instructuie_file(path: str | Path, dataset: str | None = None) -> list[Example]:
+    """Read one InstructUIE split file, validating every record. Types are kept as written (callers normalise)."""
+    path = Path(path)
+    records = read_json_records(path)
+    if not isinstance(records, list):
+        raise DataError(path, None, None, f"expected a JSON array of records, got {type(records).__name__}")
+    out = []
+    for i, rec in enumerate(records):
+        sentence = _require(rec, "sentence", str, path, i)
+        ents = _require(rec, "entities", list, path, i)
+        entities = []
+        for j, e in enumerate(ents):
+            f = f"entities[{j}]"
+            if not isinstance(e, dict):
+                raise DataError(path, i, f, f"expected an object, got {type(e).__name__}")
+            for key, typ in (("name", str), ("type", str), ("pos", list)):
+                if key not in e:
+                    raise DataError(path, i, f"{f}.{key}", "missing")
+                if not isinstance(e[key], typ):
+                    raise DataError(path, i, f"{f}.{key}", f"expected {typ.__name__}, got {type(e[key]).__name__}")
+            pos = e["pos"]
+            if len(pos) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in pos):
+                raise DataError(path, i, f"{f}.pos", f"expected [start, end] integers, got {pos!r}")
+            start, end = pos
+            if not 0 <= start <= end <= len(sentence):
+                raise DataError(path, i, f"{f}.pos", f"{pos} out of range for a sentence of {len(sentence)} characters")
+            if sentence[start:end] != e["name"]:
+                raise DataError(
+                    path, i, f"{f}.pos", f"sentence[{start}:{end}] is {sentence[start:end]!r}, not name {e['name']!r}"
+                )
+            entities.append(Entity(text=e["name"], label=e["type"], start=start, end=end))
+        out.append(Example(sentence=sentence, schema=[], entities=entities, dataset=dataset, id=f"{dataset}-{i}"))
+    return out
+
+
+def read_instructuie(base: str | Path, name: str, split: str = "test", warn: bool = True) -> DatasetSplit:
+    """Read `<base>/<name>/<split>.json` and `labels.json`.
+
+    Gold types are normalised (lower-case, strip). Gold entities whose type is not in `labels.json` are counted in
+    `unknown_types` and, if `warn`, logged with their counts; what happens to them is the scorer's protocol's business.
+    """
+    folder = Path(base) / name
+    if not folder.is_dir():
+        raise DataError(folder, None, None, f"dataset folder not found under base path {base}")
+    path = folder / f"{split}.json"
+    labels = read_labels(folder)
+    examples = read_instructuie_file(path, dataset=name)
+    known = set(labels)
+    unknown: Counter = Counter()
+    for ex in examples:
+        ex.schema = list(labels)
+        for e in ex.entities:
+            e.label = normalize_label(e.label)
+            if e.label not in known:
+                unknown[e.label] += 1
+    if unknown and warn:
+        logger.warning(
+            "%s: %d gold entities have a type not in labels.json: %s (uninformative types such as misc are dropped "
+            "by default; map spelling variants with the alias file, config/labels/aliases.yaml)",
+            path,
+            sum(unknown.values()),
+            ", ".join(f"{t!r}: {c}" for t, c in unknown.most_common()),
+        )
+    return DatasetSplit(name=name, split=split, path=path, labels=labels, examples=examples, unknown_types=unknown)
+
+
+def load_dataset_config(path: str | Path) -> list[str]:
+    """Dataset folder names from a config file.
+
+    Accepted forms: a JSON/YAML list of names; a list of `{"name": ...}` or InstructUIE's `{"dataset name": ...}`
+    objects; or a mapping with a list under `datasets` or `NER` (InstructUIE's task config).
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(path, None, None, "dataset config not found") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        import yaml
+
+        data = yaml.safe_load(text)
+    if isinstance(data, dict):
+        for key in ("datasets", "NER", "ner"):
+            if key in data:
+                data = data[key]
+                break
+        else:
+            raise DataError(path, None, None, "expected a list of dataset names or a mapping with 'datasets'")
+    if not isinstance(data, list):
+        raise DataError(path, None, None, "expected a list of dataset names")
+    names = []
+    for i, item in enumerate(data):
+        if isinstance(item, str):
+            names.append(item)
+        elif isinstance(item, dict) and isinstance(item.get("name", item.get("dataset name")), str):
+            names.append(item.get("name", item.get("dataset name")))
+        else:
+            raise DataError(path, i, "name", "each entry must be a name or an object with 'name'/'dataset name'")
+    return names
+
+
+def iter_examples(splits: Iterable[DatasetSplit]) -> Iterator[Example]:
+    for s in splits:
+        yield from s.examples

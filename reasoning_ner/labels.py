@@ -1,0 +1,85 @@
+"""Entity-type (label) policy: normalisation, uninformative types and the alias map.
+
+* `normalize_label` lower-cases and strips a type name and collapses inner whitespace.
+* Uninformative types (`misc`, `else`, `other`, ...) carry no meaning a model could use, so they are dropped from
+  schemas and gold answers by default (`LabelPolicy.drop_uninformative`).
+* The alias map (YAML, `config/labels/aliases.yaml`) maps spelling variants onto one canonical type, e.g.
+  `organisation -> organization`. It is applied to schemas, gold and predictions alike under the default protocol.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .paths import CONFIG_DIR
+
+UNINFORMATIVE_TYPES: frozenset[str] = frozenset(
+    {"misc", "else", "other", "others", "na", "n a", "n/a", "nan", "empty", ""}
+)
+DEFAULT_ALIAS_FILE = CONFIG_DIR / "labels" / "aliases.yaml"
+
+_WS = re.compile(r"\s+")
+
+
+def normalize_label(label: str) -> str:
+    """Lower-case, strip and collapse whitespace (`"Restaurant  Name "` -> `"restaurant name"`)."""
+    return _WS.sub(" ", str(label)).strip().lower()
+
+
+def load_alias_map(path: str | Path | None = DEFAULT_ALIAS_FILE) -> dict[str, str]:
+    """Read a YAML mapping `variant: canonical` (keys and values normalised). `None` gives an empty map."""
+    if path is None:
+        return {}
+    path = Path(path)
+    with path.open(encoding="utf-8") as f:
+        raw = yaml.safe_load(f) or {}
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{path}: the alias map must be a YAML mapping of variant -> canonical type")
+    aliases = raw.get("aliases", raw)
+    out: dict[str, str] = {}
+    for k, v in aliases.items():
+        if not isinstance(v, str):
+            raise ValueError(f"{path}: alias {k!r} must map to a string, got {type(v).__name__}")
+        out[normalize_label(k)] = normalize_label(v)
+    return out
+
+
+@dataclass
+class LabelPolicy:
+    """How type names are normalised, filtered and merged."""
+
+    drop_uninformative: bool = True
+    uninformative: frozenset[str] = UNINFORMATIVE_TYPES
+    aliases: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def default(cls) -> LabelPolicy:
+        return cls(aliases=load_alias_map(DEFAULT_ALIAS_FILE) if DEFAULT_ALIAS_FILE.exists() else {})
+
+    @classmethod
+    def paper(cls) -> LabelPolicy:
+        """The reference implementation: lower-case only, drop uninformative types, no alias map."""
+        return cls(aliases={})
+
+    def canonical(self, label: str) -> str:
+        lab = normalize_label(label)
+        return self.aliases.get(lab, lab)
+
+    def is_uninformative(self, label: str) -> bool:
+        return self.drop_uninformative and normalize_label(label) in self.uninformative
+
+    def schema(self, labels: Iterable[str]) -> list[str]:
+        """Canonical, de-duplicated schema in first-seen order, uninformative types removed."""
+        out: list[str] = []
+        for lab in labels:
+            if self.is_uninformative(lab):
+                continue
+            c = self.canonical(lab)
+            if c and c not in out:
+                out.append(c)
+        return out

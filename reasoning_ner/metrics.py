@@ -1,0 +1,227 @@
+"""Entity-level micro precision / recall / F1 — the evaluation protocol.
+
+For every sentence, gold and prediction are *sets* of `(normalised mention, type)` pairs; a prediction pair counts as
+matched when the same pair is in the gold set. Per dataset, matched / predicted / gold counts are summed over the
+sentences and give micro P, R and F1 (in percent); the average over datasets is the plain mean of their F1.
+
+Mention normalisation is SQuAD-style: lower-case, remove ASCII punctuation, remove the articles a/an/the, collapse
+whitespace (applied in that order).
+
+Two protocols:
+
+* `paper` — reproduces the reference implementation: gold types are lower-cased, gold entities whose type is not in
+  the dataset's `labels.json` or is uninformative (misc, else, ...) are dropped; predicted types are lower-cased but not
+  filtered; completions are parsed with `parse_completion_paper`.
+* `default` — the alias map (`config/labels/aliases.yaml`) is applied to gold and predicted types; uninformative gold
+  types are dropped; gold entities whose type is not in `labels.json` are kept and reported (`unknown_gold_types`);
+  completions are parsed with the lenient `parse_completion`.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .data import DatasetSplit, Example
+from .labels import LabelPolicy, normalize_label
+from .parsing import ParseResult, parse_completion, parse_completion_paper
+
+_PUNCT = str.maketrans("", "", string.punctuation)
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+
+
+def normalize_mention(text: str) -> str:
+    """SQuAD-style answer normalisation: lower, drop punctuation, drop articles, collapse whitespace."""
+    return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split())
+
+
+@dataclass(frozen=True)
+class Protocol:
+    name: str
+    policy: LabelPolicy
+    parser: Callable[[Any], ParseResult]
+    drop_unknown_gold: bool
+    # Type normalisation of predictions: paper lower-cases only, the default also strips and applies aliases.
+    paper_pred_types: bool = False
+
+    def pred_type(self, label: str) -> str:
+        return label.lower() if self.paper_pred_types else self.policy.canonical(label)
+
+    def gold_type(self, label: str) -> str:
+        return label.lower() if self.paper_pred_types else self.policy.canonical(label)
+
+
+def get_protocol(name: str = "default", alias_file: str | None = None, drop_uninformative: bool = True) -> Protocol:
+    if name == "paper":
+        return Protocol("paper", LabelPolicy.paper(), parse_completion_paper, True, True)
+    if name == "default":
+        policy = LabelPolicy.default()
+        if alias_file is not None:
+            from .labels import load_alias_map
+
+            policy.aliases = load_alias_map(alias_file)
+        policy.drop_uninformative = drop_uninformative
+        return Protocol("default", policy, parse_completion, False, False)
+    raise ValueError(f"unknown protocol {name!r}; choose 'paper' or 'default'")
+
+
+Pair = tuple[str, str]
+
+
+def gold_pairs(
+    example: Example, labels: Iterable[str], protocol: Protocol, unknown: Counter | None = None
+) -> set[Pair]:
+    """The gold set of one sentence under a protocol. Unknown (kept) gold types are counted into `unknown`."""
+    policy = protocol.policy
+    known = {protocol.gold_type(lab) for lab in labels}
+    out: set[Pair] = set()
+    for e in example.entities:
+        typ = protocol.gold_type(e.label)
+        if policy.is_uninformative(typ):
+            continue
+        if typ not in known:
+            if protocol.drop_unknown_gold:
+                continue
+            if unknown is not None:
+                unknown[typ] += 1
+        out.add((normalize_mention(e.text), typ))
+    return out
+
+
+def gold_answer(example: Example, labels: Iterable[str], protocol: Protocol) -> dict[str, list[str]]:
+    """The gold answer a perfect model would write under a protocol (its gold set as `{type: [mentions]}`)."""
+    policy = protocol.policy
+    known = {protocol.gold_type(lab) for lab in labels}
+    out: dict[str, list[str]] = {}
+    for e in example.entities:
+        typ = protocol.gold_type(e.label)
+        if policy.is_uninformative(typ) or (protocol.drop_unknown_gold and typ not in known):
+            continue
+        bucket = out.setdefault(typ, [])
+        if e.text not in bucket:
+            bucket.append(e.text)
+    return out
+
+
+def pred_pairs(entities: dict[str, list[str]], protocol: Protocol) -> set[Pair]:
+    return {(normalize_mention(m), protocol.pred_type(t)) for t, ms in entities.items() for m in ms}
+
+
+@dataclass
+class Counts:
+    n_gold: int = 0
+    n_pred: int = 0
+    n_match: int = 0
+
+    def add(self, gold: set, pred: set) -> None:
+        self.n_gold += len(gold)
+        self.n_pred += len(pred)
+        self.n_match += len(gold & pred)
+
+    def prf(self) -> tuple[float, float, float]:
+        """Precision, recall, F1 as fractions in [0, 1]."""
+        p = self.n_match / self.n_pred if self.n_pred else 0.0
+        r = self.n_match / self.n_gold if self.n_gold else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return p, r, f
+
+
+def pct(x: float) -> float:
+    return round(100.0 * x, 2)
+
+
+@dataclass
+class DatasetScore:
+    dataset: str
+    counts: Counts
+    n_examples: int
+    n_unparsed: int
+    per_type: dict[str, Counts] = field(default_factory=dict)
+    parse_status: Counter = field(default_factory=Counter)
+    unknown_gold_types: Counter = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        p, r, f = self.counts.prf()
+        d: dict[str, Any] = {
+            "dataset": self.dataset,
+            "precision": pct(p),
+            "recall": pct(r),
+            "f1": pct(f),
+            "n_gold": self.counts.n_gold,
+            "n_pred": self.counts.n_pred,
+            "n_match": self.counts.n_match,
+            "n_examples": self.n_examples,
+            "n_unparsed": self.n_unparsed,
+        }
+        d["per_type"] = {
+            t: dict(zip(("precision", "recall", "f1"), map(pct, c.prf()), strict=True))
+            | {"n_gold": c.n_gold, "n_pred": c.n_pred, "n_match": c.n_match}
+            for t, c in sorted(self.per_type.items())
+        }
+        d["parse_status"] = dict(self.parse_status)
+        if self.unknown_gold_types:
+            d["unknown_gold_types"] = dict(self.unknown_gold_types.most_common())
+        return d
+
+
+def score_dataset(split: DatasetSplit, completions: Sequence[Any], protocol: Protocol) -> DatasetScore:
+    """Score one dataset split given one completion (raw string) per example, in order."""
+    if len(completions) != len(split.examples):
+        raise ValueError(f"{split.name}: {len(completions)} completions for {len(split.examples)} examples")
+    counts, per_type, status, unknown = Counts(), {}, Counter(), Counter()
+    n_unparsed = 0
+    for ex, completion in zip(split.examples, completions, strict=True):
+        res = protocol.parser(completion)
+        status[res.status.value] += 1
+        if not res.ok:
+            n_unparsed += 1
+        gold = gold_pairs(ex, split.labels, protocol, unknown)
+        pred = pred_pairs(res.entities, protocol)
+        counts.add(gold, pred)
+        for t in {t for _, t in gold} | {t for _, t in pred}:
+            per_type.setdefault(t, Counts()).add({p for p in gold if p[1] == t}, {p for p in pred if p[1] == t})
+    return DatasetScore(split.name, counts, len(split.examples), n_unparsed, per_type, status, unknown)
+
+
+def average_row(scores: Sequence[DatasetScore]) -> dict[str, Any]:
+    """The plain mean of per-dataset F1 (each rounded as reported)."""
+    f1s = [s.counts.prf()[2] for s in scores]
+    return {"dataset": "Average", "f1": pct(sum(f1s) / len(f1s)) if f1s else 0.0}
+
+
+def result_rows(scores: Sequence[DatasetScore]) -> list[dict[str, Any]]:
+    return [s.to_dict() for s in scores] + [average_row(scores)]
+
+
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    head = "| dataset | P | R | F1 | gold | pred | match | examples | unparsed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    lines = [head]
+    for r in rows:
+        if r["dataset"] == "Average":
+            lines.append(f"| **Average** | | | **{r['f1']:.2f}** | | | | | |")
+        else:
+            lines.append(
+                f"| {r['dataset']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['n_gold']} | "
+                f"{r['n_pred']} | {r['n_match']} | {r['n_examples']} | {r['n_unparsed']} |"
+            )
+    return "\n".join(lines)
+
+
+def entity_f1(pred: set[Pair], gold: set[Pair]) -> float:
+    """F1 of one prediction set against one gold set, as a fraction (0 when either is empty)."""
+    if not pred or not gold:
+        return 0.0
+    m = len(pred & gold)
+    if not m:
+        return 0.0
+    p, r = m / len(pred), m / len(gold)
+    return 2 * p * r / (p + r)
+
+
+def answer_pairs(answer: dict[str, list[str]]) -> set[Pair]:
+    """Pairs of an answer dict with the default type normalisation (lower/strip, no alias map)."""
+    return {(normalize_mention(m), normalize_label(t)) for t, ms in answer.items() for m in ms if isinstance(m, str)}

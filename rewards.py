@@ -1,0 +1,28 @@
+"""GRPO rewards of ReasoningNER — the registry `grpo.py` selects from, and verl's `compute_score`.
+
+Implementation and the exact definitions live in `reasoning_ner/rewards.py`; this top-level module is what a verl
+config points at (`custom_reward_function.path=rewards.py`, `name=compute_score`) and what recipes name:
+
+    reward_funcs: [f1, schema]
+    reward_weights: [10.0, 1.0]
+"""
+
+from reasoning_ner.rewards import (  # noqa: F401
+    REWARD_RANGES,
+    REWARD_REGISTRY,
+    EmptyGoldPolicy,
+    compute_score,
+    f1_reward,
+    get_reward_funcs,
+    schema_reward,
+)
+
+__all__ = [
+    "REWARD_RANGES",
+    "REWARD_REGISTRY",
+    "EmptyGoldPolicy",
+    "compute_score",
+    "f1_reward",
+    "get_reward_funcs",
+    "schema_reward",
+]

@@ -1,0 +1,91 @@
+"""Sample the GRPO training set (stage 3 data) from InstructUIE folders.
+
+    python sample_grpo.py --base_path DIR --dataset_config config/dataset/in_domain_no_eval.json \
+        --output_path data/grpo --num_samples 5000 --max_count 10000 --seed 42 [--shuffle] [--format jsonl|verl]
+
+Each dataset is capped at `max_count` examples and gets `floor(num_samples * capped / total_capped)` of them, drawn
+with `seed` (see `reasoning_ner.sampling`). Writes `train.jsonl` (what `grpo.py` reads) or, with `--format verl`,
+`train.parquet` and `dev.parquet` for verl. Datasets that are also evaluation sets (`--eval_dataset_config`) are
+refused unless `--allow_eval_overlap` is given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reasoning_ner.data import load_dataset_config, write_jsonl
+from reasoning_ner.paths import CONFIG_DIR
+from reasoning_ner.sampling import check_overlap, sample_grpo, write_verl_parquet
+
+
+@dataclass
+class SampleArguments:
+    base_path: str = field(metadata={"help": "Folder of InstructUIE datasets (<base>/<name>/train.json, labels.json)."})
+    dataset_config: str = field(metadata={"help": "JSON/YAML list of dataset folder names to sample from."})
+    output_path: str = field(metadata={"help": "Output folder."})
+    num_samples: int = field(default=5000, metadata={"help": "Target number of training examples."})
+    max_count: int = field(default=10000, metadata={"help": "Cap on the examples counted per dataset."})
+    seed: int = field(default=42)
+    shuffle: bool = field(default=False, metadata={"help": "Shuffle the output (default: grouped by dataset)."})
+    format: str = field(default="jsonl", metadata={"help": "jsonl (grpo.py) or verl (parquet train + dev)."})
+    split: str = field(default="train", metadata={"help": "Split to sample training examples from."})
+    num_dev_samples: int = field(default=500, metadata={"help": "verl only: dev examples drawn from dev.json."})
+    eval_dataset_config: str = field(default=str(CONFIG_DIR / "dataset" / "cross_ner.json"))
+    allow_eval_overlap: bool = field(default=False, metadata={"help": "Allow evaluation datasets in training data."})
+
+
+def main(args: SampleArguments) -> int:
+    names = load_dataset_config(args.dataset_config)
+    overlap = check_overlap(names, load_dataset_config(args.eval_dataset_config))
+    if overlap and not args.allow_eval_overlap:
+        print(
+            f"error: {', '.join(overlap)} {'is' if len(overlap) == 1 else 'are'} also in the evaluation list "
+            f"{args.eval_dataset_config}; training on them leaks the zero-shot test domains. Use a leak-free config "
+            "(config/dataset/in_domain_no_eval.json) or pass --allow_eval_overlap to do it anyway.",
+            file=sys.stderr,
+        )
+        return 2
+    if args.format not in ("jsonl", "verl"):
+        print(f"error: --format must be jsonl or verl, not {args.format!r}", file=sys.stderr)
+        return 2
+    out = Path(args.output_path)
+    records, stats = sample_grpo(
+        args.base_path, names, args.num_samples, args.max_count, args.seed, args.shuffle, args.split
+    )
+    if args.format == "jsonl":
+        write_jsonl(out / "train.jsonl", records)
+        written = [str(out / "train.jsonl")]
+    else:
+        write_verl_parquet(records, out / "train.parquet", "train")
+        dev, _ = sample_grpo(args.base_path, names, args.num_dev_samples, args.max_count, args.seed + 1, False, "dev")
+        write_verl_parquet(dev, out / "dev.parquet", "dev")
+        written = [str(out / "train.parquet"), str(out / "dev.parquet")]
+    summary = {
+        "num_records": len(records),
+        "per_dataset": {
+            n: {"available": stats.available[n], "capped": stats.capped[n], "drawn": stats.drawn[n]} for n in names
+        },
+        "dropped_gold": {f"{d}/{t}": c for (d, t), c in stats.dropped_gold.items()},
+        "args": vars(args),
+        "files": written,
+    }
+    (out / "sample_stats.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    width = max(len(n) for n in names)
+    for n in names:
+        print(
+            f"{n:<{width}}  available {stats.available[n]:>7}  capped {stats.capped[n]:>7}  drawn {stats.drawn[n]:>6}"
+        )
+    print(f"wrote {len(records)} records: {', '.join(written)}")
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from trl import TrlParser
+
+    (sample_args,) = TrlParser(SampleArguments).parse_args_and_config()
+    sys.exit(main(sample_args))
