@@ -50,7 +50,7 @@ def load_grpo_dataset(path: str):
     return datasets.Dataset.from_list(records)
 
 
-def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
+def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks: list | None = None) -> None:
     from transformers import AutoTokenizer
     from trl import GRPOTrainer, get_peft_config
 
@@ -61,10 +61,14 @@ def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
         raise SystemExit("error: dataset_path is required (train.jsonl from sample_grpo.py)")
     reward_funcs = get_reward_funcs(script_args.reward_funcs)
     if training_args.reward_weights is not None and len(training_args.reward_weights) != len(reward_funcs):
-        raise SystemExit(f"error: {len(training_args.reward_weights)} reward_weights for {len(reward_funcs)} reward_funcs")
+        raise SystemExit(
+            f"error: {len(training_args.reward_weights)} reward_weights for {len(reward_funcs)} reward_funcs"
+        )
 
     tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path, revision=model_args.model_revision, trust_remote_code=training_args.trust_remote_code
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
     )
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -75,9 +79,13 @@ def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
     evald = load_grpo_dataset(script_args.eval_path) if script_args.eval_path else None
     if script_args.max_prompt_length:
         kw = training_args.chat_template_kwargs
-        train, _ = filter_by_length(train, prompt_lengths(train, tokenizer, kw), script_args.max_prompt_length, "prompt")
+        train, _ = filter_by_length(
+            train, prompt_lengths(train, tokenizer, kw), script_args.max_prompt_length, "prompt"
+        )
         if evald is not None:
-            evald, _ = filter_by_length(evald, prompt_lengths(evald, tokenizer, kw), script_args.max_prompt_length, "eval prompt")
+            evald, _ = filter_by_length(
+                evald, prompt_lengths(evald, tokenizer, kw), script_args.max_prompt_length, "eval prompt"
+            )
     if script_args.max_prompt_length and training_args.use_vllm and training_args.vllm_max_model_length is None:
         training_args.vllm_max_model_length = script_args.max_prompt_length + training_args.max_completion_length
 
@@ -90,6 +98,14 @@ def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
         model_init_kwargs.setdefault("dtype", model_args.dtype)
     training_args.model_init_kwargs = model_init_kwargs
 
+    if training_args.use_vllm and training_args.vllm_mode == "colocate":
+        import torch
+
+        if not torch.cuda.is_available():
+            from reasoning_ner.compat import keep_vllm_cpu_linear_weights
+
+            keep_vllm_cpu_linear_weights()
+
     trainer = GRPOTrainer(
         model=model_args.model_name_or_path,
         reward_funcs=reward_funcs,
@@ -98,6 +114,7 @@ def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
         eval_dataset=evald,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
+        callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
@@ -110,6 +127,10 @@ def main(script_args: GRPOScriptArguments, training_args, model_args) -> None:
 if __name__ == "__main__":
     from trl import GRPOConfig, ModelConfig, TrlParser
 
-    logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    script_args, training_args, model_args = TrlParser((GRPOScriptArguments, GRPOConfig, ModelConfig)).parse_args_and_config()
+    logging.basicConfig(
+        level=os.environ.get("LOGLEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    script_args, training_args, model_args = TrlParser(
+        (GRPOScriptArguments, GRPOConfig, ModelConfig)
+    ).parse_args_and_config()
     main(script_args, training_args, model_args)

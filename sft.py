@@ -39,7 +39,7 @@ class SFTScriptArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
 
 
-def main(script_args: SFTScriptArguments, training_args, model_args) -> None:
+def main(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None) -> None:
     from transformers import AutoTokenizer
     from trl import SFTTrainer, get_peft_config
 
@@ -51,7 +51,9 @@ def main(script_args: SFTScriptArguments, training_args, model_args) -> None:
         raise SystemExit(f"error: overlong must be 'drop' or 'truncate', not {script_args.overlong!r}")
 
     tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path, revision=model_args.model_revision, trust_remote_code=training_args.trust_remote_code
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
     )
     eot = end_of_turn_token(tokenizer)
     if training_args.eos_token is None and eot is not None and eot != tokenizer.eos_token:
@@ -63,7 +65,11 @@ def main(script_args: SFTScriptArguments, training_args, model_args) -> None:
     train = load_sft_dataset(script_args.dataset_path, script_args.add_cot, script_args.add_source)
     if script_args.max_train_samples:
         train = train.select(range(min(script_args.max_train_samples, len(train))))
-    evald = load_sft_dataset([script_args.eval_path], script_args.add_cot, script_args.add_source) if script_args.eval_path else None
+    evald = (
+        load_sft_dataset([script_args.eval_path], script_args.add_cot, script_args.add_source)
+        if script_args.eval_path
+        else None
+    )
 
     num_proc = training_args.dataset_num_proc
     if script_args.max_seq_length:
@@ -72,11 +78,19 @@ def main(script_args: SFTScriptArguments, training_args, model_args) -> None:
             train, _ = filter_by_length(train, lengths, script_args.max_seq_length, "conversation")
             if evald is not None:
                 evald, _ = filter_by_length(
-                    evald, conversation_lengths(evald, tokenizer, num_proc), script_args.max_seq_length, "eval conversation"
+                    evald,
+                    conversation_lengths(evald, tokenizer, num_proc),
+                    script_args.max_seq_length,
+                    "eval conversation",
                 )
         else:
             n = sum(1 for x in lengths if x > script_args.max_seq_length)
-            logger.warning("%d of %d conversations exceed %d tokens and will be truncated", n, len(lengths), script_args.max_seq_length)
+            logger.warning(
+                "%d of %d conversations exceed %d tokens and will be truncated",
+                n,
+                len(lengths),
+                script_args.max_seq_length,
+            )
             training_args.max_length = script_args.max_seq_length
     elif training_args.max_length is not None:
         lengths = conversation_lengths(train, tokenizer, num_proc)
@@ -106,18 +120,27 @@ def main(script_args: SFTScriptArguments, training_args, model_args) -> None:
         eval_dataset=evald,
         processing_class=tokenizer,
         peft_config=get_peft_config(model_args),
+        callbacks=callbacks,
     )
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     trainer.save_model(training_args.output_dir)
     if trainer.accelerator.is_main_process:
         tokenizer.save_pretrained(training_args.output_dir)
         trainer.model.generation_config.save_pretrained(training_args.output_dir)
-        logger.info("model saved to %s (generation EOS ids %s)", training_args.output_dir, trainer.model.generation_config.eos_token_id)
+        logger.info(
+            "model saved to %s (generation EOS ids %s)",
+            training_args.output_dir,
+            trainer.model.generation_config.eos_token_id,
+        )
 
 
 if __name__ == "__main__":
     from trl import ModelConfig, SFTConfig, TrlParser
 
-    logging.basicConfig(level=os.environ.get("LOGLEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    script_args, training_args, model_args = TrlParser((SFTScriptArguments, SFTConfig, ModelConfig)).parse_args_and_config()
+    logging.basicConfig(
+        level=os.environ.get("LOGLEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    script_args, training_args, model_args = TrlParser(
+        (SFTScriptArguments, SFTConfig, ModelConfig)
+    ).parse_args_and_config()
     main(script_args, training_args, model_args)

@@ -18,8 +18,29 @@ from .data import DataError, DatasetSplit, read_instructuie
 from .metrics import DatasetScore, Protocol, get_protocol, markdown_table, result_rows, score_dataset
 
 
-def load_splits(base_path: str | Path, names: Sequence[str], split: str = "test") -> list[DatasetSplit]:
-    return [read_instructuie(base_path, n, split) for n in names]
+def load_splits(
+    base_path: str | Path, names: Sequence[str], split: str = "test", limit: int | None = None
+) -> list[DatasetSplit]:
+    """Read the splits; `limit` keeps the first N examples of each (quick runs)."""
+    splits = [read_instructuie(base_path, n, split) for n in names]
+    if limit is not None:
+        for s in splits:
+            s.examples = s.examples[:limit]
+    return splits
+
+
+def generation_items(splits: Sequence[DatasetSplit], policy, add_source: bool = False):
+    """One chat prompt per test example: the dataset's schema under the label policy, and the sentence."""
+    from .generation import Item
+    from .prompts import render_prompt
+
+    items = []
+    for s in splits:
+        schema = policy.schema(s.labels)
+        for i, ex in enumerate(s.examples):
+            prompt = render_prompt(ex.sentence, schema, s.name if add_source else None)
+            items.append(Item(s.name, i, [{"role": "user", "content": prompt}]))
+    return items
 
 
 def load_predictions(path: str | Path, splits: Sequence[DatasetSplit]) -> dict[str, list[Any]]:
@@ -79,9 +100,10 @@ def score_predictions(
     predictions_file: str | Path,
     protocol: Protocol | str = "default",
     split: str = "test",
+    limit: int | None = None,
 ) -> list[DatasetScore]:
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    splits = load_splits(base_path, names, split)
+    splits = load_splits(base_path, names, split, limit)
     preds = load_predictions(predictions_file, splits)
     return [score_dataset(s, preds[s.name], proto) for s in splits]
 

@@ -65,7 +65,9 @@ def conversation_lengths(dataset, tokenizer, num_proc: int | None = None) -> lis
     return dataset.map(_len, batched=True, num_proc=num_proc, desc="measuring lengths")["_len"]
 
 
-def prompt_lengths(dataset, tokenizer, chat_template_kwargs: dict | None = None, num_proc: int | None = None) -> list[int]:
+def prompt_lengths(
+    dataset, tokenizer, chat_template_kwargs: dict | None = None, num_proc: int | None = None
+) -> list[int]:
     def _len(batch):
         out = []
         for prompt in batch["prompt"]:
@@ -96,7 +98,13 @@ def filter_by_length(dataset, lengths: Sequence[int], max_tokens: int, what: str
         )
         dataset = dataset.select(keep)
     else:
-        logger.info("all %d examples fit in %d tokens (%s; longest: %d)", len(lengths), max_tokens, what, max(lengths, default=0))
+        logger.info(
+            "all %d examples fit in %d tokens (%s; longest: %d)",
+            len(lengths),
+            max_tokens,
+            what,
+            max(lengths, default=0),
+        )
     return dataset, dropped
 
 

@@ -122,7 +122,13 @@ def test_instructuie_reads_and_offsets(iuie):
 
 def test_instructuie_labels():
     assert read_labels(IUIE / "sample-news") == ["person", "organization", "location", "else"]
-    assert read_labels(IUIE / "sample-tech") == ["programming language", "algorithm", "product", "organization", "person"]
+    assert read_labels(IUIE / "sample-tech") == [
+        "programming language",
+        "algorithm",
+        "product",
+        "organization",
+        "person",
+    ]
     assert read_labels(IUIE / "sample-food") == ["dish", "cuisine", "location", "price", "restaurant name"]
 
 

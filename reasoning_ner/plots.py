@@ -1,0 +1,330 @@
+"""Plots: training curves from a Hugging Face `trainer_state.json`, and per-dataset F1 bars from evaluation rows.
+
+Training curves (`plot_training`) read the `log_history` of a `trainer_state.json` (SFT or GRPO, as written by the
+Hugging Face `Trainer` and TRL) and write one PNG per group of keys, skipping a group whose keys never appear:
+
+* `loss.png` — `loss` (training) and `eval_loss` vs step;
+* `rewards.png` — every `rewards/<name>/mean` (older TRL: `rewards/<name>`) and the weighted total `reward`, with a
+  ±`reward_std` band; `eval_` counterparts dashed (GRPO only);
+* `completion_length.png` — `completions/mean_length`, with `min_length`/`max_length` when present (GRPO only);
+* `learning_rate.png` — `learning_rate`.
+
+`plot_f1_bars` draws the per-dataset F1 of the evaluation result rows (`evaluation.write_result`), optionally grouped
+with reference rows (e.g. the paper's table).
+
+Only the object-oriented matplotlib API with the Agg canvas is used, so importing or calling this module never
+changes the global backend nor opens a window.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+TRAINER_STATE = "trainer_state.json"
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+_REWARD_KEY = re.compile(r"^rewards/([^/]+)(?:/mean)?$")
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Reading trainer_state.json
+
+
+def find_trainer_state(path: str | Path) -> Path:
+    """The `trainer_state.json` for a path: the file itself, `<dir>/trainer_state.json`, or that of the newest
+    `<dir>/checkpoint-*` (highest step). Raises FileNotFoundError naming the path otherwise."""
+    path = Path(path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        direct = path / TRAINER_STATE
+        if direct.is_file():
+            return direct
+        ckpts = []
+        for sub in path.iterdir():
+            m = _CHECKPOINT.match(sub.name)
+            if m and sub.is_dir() and (sub / TRAINER_STATE).is_file():
+                ckpts.append((int(m.group(1)), (sub / TRAINER_STATE).stat().st_mtime, sub / TRAINER_STATE))
+        if ckpts:
+            return max(ckpts)[2]
+        raise FileNotFoundError(
+            f"no {TRAINER_STATE} found in {path} (looked for {path / TRAINER_STATE} and {path}/checkpoint-*/{TRAINER_STATE})"
+        )
+    raise FileNotFoundError(f"no {TRAINER_STATE} found: {path} does not exist")
+
+
+def load_log_history(path: str | Path) -> list[dict[str, Any]]:
+    """The `log_history` list of a trainer_state.json (or of the one `find_trainer_state` finds for a folder)."""
+    state_file = find_trainer_state(path)
+    try:
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{state_file}: invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    history = state.get("log_history") if isinstance(state, dict) else None
+    if not isinstance(history, list):
+        raise ValueError(f"{state_file}: no 'log_history' list (is this a Hugging Face trainer_state.json?)")
+    return [h for h in history if isinstance(h, dict)]
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return None
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[float], list[float]]:
+    """(steps, values) of the log entries holding a finite number under `key`; x is `step` (else the entry index)."""
+    xs, ys = [], []
+    for i, h in enumerate(history):
+        y = _number(h.get(key))
+        if y is None:
+            continue
+        x = _number(h.get("step"))
+        xs.append(x if x is not None else float(i))
+        ys.append(y)
+    return xs, ys
+
+
+def _keys(history: Sequence[Mapping[str, Any]]) -> list[str]:
+    seen: dict[str, None] = {}
+    for h in history:
+        for k in h:
+            seen.setdefault(k, None)
+    return list(seen)
+
+
+def reward_keys(history: Sequence[Mapping[str, Any]], prefix: str = "") -> dict[str, str]:
+    """Per-function reward keys, `{name: key}`: `rewards/<name>/mean`, else the older `rewards/<name>`."""
+    out: dict[str, str] = {}
+    for k in _keys(history):
+        if not k.startswith(prefix):
+            continue
+        m = _REWARD_KEY.match(k[len(prefix) :])
+        if m and (m.group(1) not in out or k.endswith("/mean")):
+            out[m.group(1)] = k
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Figures
+
+
+def _figure(figsize: tuple[float, float] = (7.0, 4.2)):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save(fig, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(path)
+    return path
+
+
+def _line(ax, history, key: str, label: str | None = None, **kw) -> bool:
+    xs, ys = series(history, key)
+    if not xs:
+        return False
+    marker = "o" if len(xs) <= 30 else None
+    ax.plot(xs, ys, label=label or key, marker=marker, markersize=3, **kw)
+    return True
+
+
+def _finish(ax, title: str, ylabel: str, legend: bool = True) -> None:
+    ax.set_title(title)
+    ax.set_xlabel("step")
+    ax.set_ylabel(ylabel)
+    ax.grid(True, alpha=0.3)
+    if legend:
+        ax.legend(fontsize=8)
+
+
+def plot_loss(history, out: Path) -> Path | None:
+    if not series(history, "loss")[0] and not series(history, "eval_loss")[0]:
+        return None
+    fig = _figure()
+    ax = fig.add_subplot()
+    _line(ax, history, "loss", "train loss")
+    _line(ax, history, "eval_loss", "eval loss", linestyle="--")
+    _finish(ax, "Loss", "loss")
+    return _save(fig, out)
+
+
+def plot_rewards(history, out: Path) -> Path | None:
+    """Per-function mean rewards (top) and the weighted total (bottom: the scales differ, e.g. 10 : 1 weights)."""
+    train, evals = reward_keys(history), reward_keys(history, "eval_")
+    has_total = bool(series(history, "reward")[0])
+    has_eval_total = bool(series(history, "eval_reward")[0])
+    has_funcs = bool(train or evals)
+    if not (has_funcs or has_total or has_eval_total):
+        return None
+    n_axes = int(has_funcs) + int(has_total or has_eval_total)
+    fig = _figure((7.0, 3.0 * n_axes + 0.6))
+    axes = fig.subplots(n_axes, 1, sharex=True, squeeze=False)[:, 0]
+    if has_funcs:
+        ax = axes[0]
+        for name, key in sorted(train.items()):
+            _line(ax, history, key, name)
+        for name, key in sorted(evals.items()):
+            _line(ax, history, key, f"eval {name}", linestyle="--")
+        _finish(ax, "Rewards per function (mean over the batch)", "reward")
+    if has_total or has_eval_total:
+        ax = axes[-1]
+        if has_total:
+            _line(ax, history, "reward", "reward", color="black")
+            xs, ys = series(history, "reward")
+            sx, sd = series(history, "reward_std")
+            if sx == xs:
+                lo, hi = [y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)]
+                ax.fill_between(xs, lo, hi, color="black", alpha=0.1, label="± reward_std")
+        if has_eval_total:
+            _line(ax, history, "eval_reward", "eval reward", color="C3", linestyle="--")
+        _finish(ax, "Total reward (weighted sum)", "reward")
+    for ax in axes[:-1]:
+        ax.set_xlabel("")
+    return _save(fig, out)
+
+
+def plot_completion_length(history, out: Path) -> Path | None:
+    if not series(history, "completions/mean_length")[0]:
+        return None
+    fig = _figure()
+    ax = fig.add_subplot()
+    xs, ys = series(history, "completions/mean_length")
+    ax.plot(xs, ys, label="mean", marker="o" if len(xs) <= 30 else None, markersize=3, color="C0")
+    lx, lo = series(history, "completions/min_length")
+    hx, hi = series(history, "completions/max_length")
+    if lx == xs and hx == xs:
+        ax.fill_between(xs, lo, hi, color="C0", alpha=0.15, label="min–max")
+    else:
+        _line(ax, history, "completions/min_length", "min", linestyle=":")
+        _line(ax, history, "completions/max_length", "max", linestyle=":")
+    _finish(ax, "Completion length", "tokens")
+    return _save(fig, out)
+
+
+def plot_learning_rate(history, out: Path) -> Path | None:
+    if not series(history, "learning_rate")[0]:
+        return None
+    fig = _figure()
+    ax = fig.add_subplot()
+    _line(ax, history, "learning_rate", "learning rate")
+    ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
+    _finish(ax, "Learning rate", "learning rate", legend=False)
+    return _save(fig, out)
+
+
+PLOTS = {
+    "loss.png": plot_loss,
+    "rewards.png": plot_rewards,
+    "completion_length.png": plot_completion_length,
+    "learning_rate.png": plot_learning_rate,
+}
+
+
+def default_out_dir(path: str | Path) -> Path:
+    """`<run dir>/plots`, the run dir being the folder given or the one holding the given json file."""
+    path = Path(path)
+    return (path if path.is_dir() else path.parent) / "plots"
+
+
+def plot_training(path: str | Path, out_dir: str | Path | None = None) -> list[Path]:
+    """Write the training-curve PNGs of a run (a folder or a trainer_state.json); returns the files written."""
+    history = load_log_history(path)
+    out = Path(out_dir) if out_dir is not None else default_out_dir(path)
+    written = []
+    for name, fn in PLOTS.items():
+        p = fn(history, out / name)
+        if p is not None:
+            written.append(p)
+    return written
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# F1 bars
+
+
+def plot_f1_bars(
+    rows: Sequence[Mapping[str, Any]],
+    out_png: str | Path,
+    title: str | None = None,
+    reference: Mapping[str, Mapping[str, float]] | None = None,
+    label: str = "this run",
+    horizontal: bool = False,
+) -> Path:
+    """Bar chart of per-dataset F1 (percent) from evaluation result rows, the value printed on each bar.
+
+    `rows` are `{"dataset", "f1", ...}` dicts, usually ending with `{"dataset": "Average", "f1": ...}`.
+    `reference` maps a series name to `{dataset: f1}` (e.g. `{"ReasoningNER 8B": {"mit-movie": 76.3, ...}}`) and is
+    drawn as grouped bars beside this run's; a dataset a reference lacks gets no bar, and a reference without an
+    `Average` entry gets the plain mean of its values when it covers every dataset of `rows`.
+    """
+    datasets, values = [], []
+    for i, r in enumerate(rows):
+        if not isinstance(r, Mapping) or not isinstance(r.get("dataset"), str) or _number(r.get("f1")) is None:
+            raise ValueError(f"row {i}: expected a dict with a string 'dataset' and a number 'f1', got {r!r}")
+        datasets.append(r["dataset"])
+        values.append(float(r["f1"]))
+    if not datasets:
+        raise ValueError("no rows to plot")
+    groups: list[tuple[str, list[float]]] = [(label, values)]
+    per_data = [d for d in datasets if d != "Average"]
+    for name, ref in (reference or {}).items():
+        ref_vals = [_number(ref.get(d)) for d in datasets]
+        if "Average" in datasets and ref.get("Average") is None:
+            known = [_number(ref.get(d)) for d in per_data]
+            if per_data and all(v is not None for v in known):
+                ref_vals[datasets.index("Average")] = sum(known) / len(known)
+        groups.append((name, [v if v is not None else math.nan for v in ref_vals]))
+
+    n, k = len(datasets), len(groups)
+    width = 0.8 / k
+    long = max(6.0, min(13.0, 0.5 * n * k + 2.0))
+    fig = _figure((7.5, long * 0.7) if horizontal else (long, 4.8))
+    ax = fig.add_subplot()
+    for j, (name, vals) in enumerate(groups):
+        pos = [i + (j - (k - 1) / 2) * width for i in range(n)]
+        bars = (ax.barh if horizontal else ax.bar)(pos, vals, width * 0.95, label=name, color=f"C{j}")
+        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.1f}" for v in vals], padding=2, fontsize=7)
+    ticks = list(range(n))
+    top = max([v for _, vals in groups for v in vals if not math.isnan(v)] + [1.0])
+    lim = top * 1.1 + 2.0  # room for the value labels
+    if horizontal:
+        ax.set_yticks(ticks, datasets)
+        ax.invert_yaxis()
+        ax.set_xlim(0, lim)
+        ax.set_xlabel("F1 (%)")
+        ax.grid(True, axis="x", alpha=0.3)
+    else:
+        ax.set_xticks(ticks, datasets, rotation=30, ha="right")
+        ax.set_ylim(0, lim)
+        ax.set_ylabel("F1 (%)")
+        ax.grid(True, axis="y", alpha=0.3)
+    for t in ax.get_yticklabels() if horizontal else ax.get_xticklabels():
+        if t.get_text() == "Average":
+            t.set_fontweight("bold")
+    ax.set_axisbelow(True)
+    if title:
+        ax.set_title(title)
+    if k > 1:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return _save(fig, Path(out_png))
+
+
+__all__ = [
+    "find_trainer_state",
+    "load_log_history",
+    "plot_f1_bars",
+    "plot_training",
+    "reward_keys",
+    "series",
+]
