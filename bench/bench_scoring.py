@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from reasoning_ner.data import Example, load_dataset_config  # noqa: E402
 from reasoning_ner.evaluation import load_predictions, load_splits, score_predictions  # noqa: E402
+from reasoning_ner.metrics import normalize_mention  # noqa: E402
 from reasoning_ner.metrics import average_row, get_protocol, gold_answer, score_dataset  # noqa: E402
 from reasoning_ner.paths import CONFIG_DIR, ner_data_dir  # noqa: E402
 from reasoning_ner.prompts import render_answer  # noqa: E402
@@ -162,6 +163,7 @@ def timed(fn, repeats: int) -> list[float]:
     fn()  # warm-up
     out = []
     for _ in range(repeats):
+        normalize_mention.cache_clear()  # every repeat starts cold, as a fresh `evaluate.py` process does
         t0 = time.perf_counter()
         fn()
         out.append(time.perf_counter() - t0)

@@ -41,7 +41,7 @@ class DataError(ValueError):
         super().__init__(f"{', '.join(where)}: {problem}")
 
 
-@dataclass
+@dataclass(slots=True)
 class Entity:
     text: str
     label: str
@@ -251,29 +251,46 @@ def read_instructuie_file(path: str | Path, dataset: str | None = None) -> list[
     for i, rec in enumerate(records):
         sentence = _require(rec, "sentence", str, path, i)
         ents = _require(rec, "entities", list, path, i)
+        n = len(sentence)
         entities = []
         for j, e in enumerate(ents):
-            f = f"entities[{j}]"
-            if not isinstance(e, dict):
-                raise DataError(path, i, f, f"expected an object, got {type(e).__name__}")
-            for key, typ in (("name", str), ("type", str), ("pos", list)):
-                if key not in e:
-                    raise DataError(path, i, f"{f}.{key}", "missing")
-                if not isinstance(e[key], typ):
-                    raise DataError(path, i, f"{f}.{key}", f"expected {typ.__name__}, got {type(e[key]).__name__}")
-            pos = e["pos"]
-            if len(pos) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in pos):
-                raise DataError(path, i, f"{f}.pos", f"expected [start, end] integers, got {pos!r}")
-            start, end = pos
-            if not 0 <= start <= end <= len(sentence):
-                raise DataError(path, i, f"{f}.pos", f"{pos} out of range for a sentence of {len(sentence)} characters")
-            if sentence[start:end] != e["name"]:
-                raise DataError(
-                    path, i, f"{f}.pos", f"sentence[{start}:{end}] is {sentence[start:end]!r}, not name {e['name']!r}"
+            # fast path for well-formed entities; the slow path below says exactly what is wrong
+            try:
+                name, typ, (start, end) = e["name"], e["type"], e["pos"]
+                ok = (
+                    type(name) is str
+                    and type(typ) is str
+                    and type(start) is int
+                    and type(end) is int
+                    and type(e["pos"]) is list
+                    and 0 <= start <= end <= n
+                    and sentence[start:end] == name
                 )
-            entities.append(Entity(text=e["name"], label=e["type"], start=start, end=end))
+            except (TypeError, KeyError, ValueError):
+                ok = False
+            if not ok:
+                _entity_error(path, i, j, e, sentence)
+            entities.append(Entity(name, typ, start, end))
         out.append(Example(sentence=sentence, schema=[], entities=entities, dataset=dataset, id=f"{dataset}-{i}"))
     return out
+
+
+def _entity_error(path: Path, i: int, j: int, e: Any, sentence: str) -> None:
+    f = f"entities[{j}]"
+    if not isinstance(e, dict):
+        raise DataError(path, i, f, f"expected an object, got {type(e).__name__}")
+    for key, typ in (("name", str), ("type", str), ("pos", list)):
+        if key not in e:
+            raise DataError(path, i, f"{f}.{key}", "missing")
+        if not isinstance(e[key], typ):
+            raise DataError(path, i, f"{f}.{key}", f"expected {typ.__name__}, got {type(e[key]).__name__}")
+    pos = e["pos"]
+    if len(pos) != 2 or not all(isinstance(p, int) and not isinstance(p, bool) for p in pos):
+        raise DataError(path, i, f"{f}.pos", f"expected [start, end] integers, got {pos!r}")
+    start, end = pos
+    if not 0 <= start <= end <= len(sentence):
+        raise DataError(path, i, f"{f}.pos", f"{pos} out of range for a sentence of {len(sentence)} characters")
+    raise DataError(path, i, f"{f}.pos", f"sentence[{start}:{end}] is {sentence[start:end]!r}, not name {e['name']!r}")
 
 
 def read_instructuie(base: str | Path, name: str, split: str = "test", warn: bool = True) -> DatasetSplit:

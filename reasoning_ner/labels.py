@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +22,9 @@ UNINFORMATIVE_TYPES: frozenset[str] = frozenset(
 )
 DEFAULT_ALIAS_FILE = CONFIG_DIR / "labels" / "aliases.yaml"
 
-_WS = re.compile(r"\s+")
-
-
 def normalize_label(label: str) -> str:
     """Lower-case, strip and collapse whitespace (`"Restaurant  Name "` -> `"restaurant name"`)."""
-    return _WS.sub(" ", str(label)).strip().lower()
+    return " ".join(str(label).split()).lower()
 
 
 def load_alias_map(path: str | Path | None = DEFAULT_ALIAS_FILE) -> dict[str, str]:
@@ -67,11 +63,23 @@ class LabelPolicy:
         return cls(aliases={})
 
     def canonical(self, label: str) -> str:
-        lab = normalize_label(label)
-        return self.aliases.get(lab, lab)
+        try:
+            return self._cache[label]
+        except KeyError:
+            lab = normalize_label(label)
+            out = self._cache[label] = self.aliases.get(lab, lab)
+            return out
 
     def is_uninformative(self, label: str) -> bool:
-        return self.drop_uninformative and normalize_label(label) in self.uninformative
+        return self.drop_uninformative and (label in self.uninformative or normalize_label(label) in self.uninformative)
+
+    def __post_init__(self) -> None:
+        self._cache: dict[str, str] = {}
+
+    def __setattr__(self, name, value) -> None:
+        super().__setattr__(name, value)
+        if name == "aliases":  # a new alias map invalidates the cache
+            super().__setattr__("_cache", {})
 
     def schema(self, labels: Iterable[str]) -> list[str]:
         """Canonical, de-duplicated schema in first-seen order, uninformative types removed."""

@@ -24,6 +24,7 @@ import string
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from .data import DatasetSplit, Example
@@ -34,6 +35,7 @@ _PUNCT = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 
 
+@lru_cache(maxsize=1 << 17)
 def normalize_mention(text: str) -> str:
     """SQuAD-style answer normalisation: lower, drop punctuation, drop articles, collapse whitespace."""
     return " ".join(_ARTICLES.sub(" ", text.lower().translate(_PUNCT)).split())
@@ -73,11 +75,16 @@ Pair = tuple[str, str]
 
 
 def gold_pairs(
-    example: Example, labels: Iterable[str], protocol: Protocol, unknown: Counter | None = None
+    example: Example,
+    labels: Iterable[str],
+    protocol: Protocol,
+    unknown: Counter | None = None,
+    known: set[str] | None = None,
 ) -> set[Pair]:
     """The gold set of one sentence under a protocol. Unknown (kept) gold types are counted into `unknown`."""
     policy = protocol.policy
-    known = {protocol.gold_type(lab) for lab in labels}
+    if known is None:
+        known = {protocol.gold_type(lab) for lab in labels}
     out: set[Pair] = set()
     for e in example.entities:
         typ = protocol.gold_type(e.label)
@@ -172,18 +179,22 @@ def score_dataset(split: DatasetSplit, completions: Sequence[Any], protocol: Pro
     """Score one dataset split given one completion (raw string) per example, in order."""
     if len(completions) != len(split.examples):
         raise ValueError(f"{split.name}: {len(completions)} completions for {len(split.examples)} examples")
-    counts, per_type, status, unknown = Counts(), {}, Counter(), Counter()
+    counts, status, unknown = Counts(), Counter(), Counter()
+    t_gold, t_pred, t_match = Counter(), Counter(), Counter()
+    known = {protocol.gold_type(lab) for lab in split.labels}
     n_unparsed = 0
     for ex, completion in zip(split.examples, completions, strict=True):
         res = protocol.parser(completion)
         status[res.status.value] += 1
         if not res.ok:
             n_unparsed += 1
-        gold = gold_pairs(ex, split.labels, protocol, unknown)
+        gold = gold_pairs(ex, split.labels, protocol, unknown, known)
         pred = pred_pairs(res.entities, protocol)
         counts.add(gold, pred)
-        for t in {t for _, t in gold} | {t for _, t in pred}:
-            per_type.setdefault(t, Counts()).add({p for p in gold if p[1] == t}, {p for p in pred if p[1] == t})
+        t_gold.update(t for _, t in gold)
+        t_pred.update(t for _, t in pred)
+        t_match.update(t for _, t in gold & pred)
+    per_type = {t: Counts(t_gold[t], t_pred[t], t_match[t]) for t in t_gold.keys() | t_pred.keys()}
     return DatasetScore(split.name, counts, len(split.examples), n_unparsed, per_type, status, unknown)
 
 

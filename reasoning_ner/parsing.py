@@ -222,6 +222,13 @@ def parse_completion(text: Any) -> ParseResult:
                 if ents is not None:
                     return ParseResult(ents, ParseStatus.OK, reasoning)
                 return ParseResult({}, ParseStatus.WRONG_STRUCTURE, reasoning)
+        if stripped.startswith("{") and stripped.endswith("}"):  # fast path: the region is one JSON object
+            try:
+                ents = _structure(json.loads(stripped))
+            except (ValueError, RecursionError):
+                ents = None
+            if ents is not None:
+                return ParseResult(ents, ParseStatus.OK, reasoning)
         spans = _balanced_objects(region)
         if not spans:
             status = ParseStatus.INVALID_JSON if "{" in region else ParseStatus.NO_ANSWER
