@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 OUT = ROOT / "outputs" / "demo"
 PY = sys.executable
 SAMPLE = ROOT / "data" / "sample" / "instructuie"
