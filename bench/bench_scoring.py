@@ -36,8 +36,13 @@ sys.path.insert(0, str(ROOT))
 
 from reasoning_ner.data import Example, load_dataset_config  # noqa: E402
 from reasoning_ner.evaluation import load_predictions, load_splits, score_predictions  # noqa: E402
-from reasoning_ner.metrics import normalize_mention  # noqa: E402
-from reasoning_ner.metrics import average_row, get_protocol, gold_answer, score_dataset  # noqa: E402
+from reasoning_ner.metrics import (  # noqa: E402
+    average_row,
+    get_protocol,
+    gold_answer,
+    normalize_mention,  # noqa: E402
+    score_dataset,
+)
 from reasoning_ner.paths import CONFIG_DIR, ner_data_dir  # noqa: E402
 from reasoning_ner.prompts import render_answer  # noqa: E402
 

@@ -22,6 +22,7 @@ UNINFORMATIVE_TYPES: frozenset[str] = frozenset(
 )
 DEFAULT_ALIAS_FILE = CONFIG_DIR / "labels" / "aliases.yaml"
 
+
 def normalize_label(label: str) -> str:
     """Lower-case, strip and collapse whitespace (`"Restaurant  Name "` -> `"restaurant name"`)."""
     return " ".join(str(label).split()).lower()
