@@ -51,11 +51,16 @@ def load_grpo_dataset(path: str):
 
 
 def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks: list | None = None) -> None:
-    from transformers import AutoTokenizer
     from trl import GRPOTrainer, get_peft_config
 
     from reasoning_ner.rewards import get_reward_funcs
-    from reasoning_ner.training import filter_by_length, prompt_lengths
+    from reasoning_ner.training import (
+        filter_by_length,
+        load_tokenizer,
+        prompt_lengths,
+        set_model_init_kwargs,
+        train_and_save,
+    )
 
     if not script_args.dataset_path:
         raise SystemExit("error: dataset_path is required (train.jsonl from sample_grpo.py)")
@@ -65,13 +70,7 @@ def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks:
             f"error: {len(training_args.reward_weights)} reward_weights for {len(reward_funcs)} reward_funcs"
         )
 
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path,
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-    )
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(model_args, training_args)
 
     train = load_grpo_dataset(script_args.dataset_path)
     if script_args.max_train_samples:
@@ -89,14 +88,7 @@ def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks:
     if script_args.max_prompt_length and training_args.use_vllm and training_args.vllm_max_model_length is None:
         training_args.vllm_max_model_length = script_args.max_prompt_length + training_args.max_completion_length
 
-    model_init_kwargs = dict(training_args.model_init_kwargs or {})
-    model_init_kwargs.setdefault("revision", model_args.model_revision)
-    model_init_kwargs.setdefault("trust_remote_code", training_args.trust_remote_code)
-    if model_args.attn_implementation:
-        model_init_kwargs.setdefault("attn_implementation", model_args.attn_implementation)
-    if model_args.dtype:
-        model_init_kwargs.setdefault("dtype", model_args.dtype)
-    training_args.model_init_kwargs = model_init_kwargs
+    set_model_init_kwargs(training_args, model_args)
 
     if training_args.use_vllm and training_args.vllm_mode == "colocate":
         import torch
@@ -116,12 +108,7 @@ def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks:
         peft_config=get_peft_config(model_args),
         callbacks=callbacks,
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(training_args.output_dir)
-        trainer.model.generation_config.save_pretrained(training_args.output_dir)
-        logger.info("model saved to %s", training_args.output_dir)
+    train_and_save(trainer, tokenizer, training_args)
 
 
 if __name__ == "__main__":

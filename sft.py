@@ -40,27 +40,28 @@ class SFTScriptArguments:
 
 
 def main(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None) -> None:
-    from transformers import AutoTokenizer
     from trl import SFTTrainer, get_peft_config
 
-    from reasoning_ner.training import conversation_lengths, end_of_turn_token, filter_by_length, load_sft_dataset
+    from reasoning_ner.training import (
+        conversation_lengths,
+        end_of_turn_token,
+        filter_by_length,
+        load_sft_dataset,
+        load_tokenizer,
+        set_model_init_kwargs,
+        train_and_save,
+    )
 
     if not script_args.dataset_path:
         raise SystemExit("error: dataset_path is required (NER-CoT JSON/JSONL file or files)")
     if script_args.overlong not in ("drop", "truncate"):
         raise SystemExit(f"error: overlong must be 'drop' or 'truncate', not {script_args.overlong!r}")
 
-    tokenizer = AutoTokenizer.from_pretrained(
-        model_args.model_name_or_path,
-        revision=model_args.model_revision,
-        trust_remote_code=training_args.trust_remote_code,
-    )
+    tokenizer = load_tokenizer(model_args, training_args)
     eot = end_of_turn_token(tokenizer)
     if training_args.eos_token is None and eot is not None and eot != tokenizer.eos_token:
         logger.info("chat turns end with %s: using it as EOS (the tokenizer's was %s)", eot, tokenizer.eos_token)
         training_args.eos_token = eot
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
 
     train = load_sft_dataset(script_args.dataset_path, script_args.add_cot, script_args.add_source)
     if script_args.max_train_samples:
@@ -104,14 +105,7 @@ def main(script_args: SFTScriptArguments, training_args, model_args, callbacks: 
                 training_args.max_length,
             )
 
-    model_init_kwargs = dict(training_args.model_init_kwargs or {})
-    model_init_kwargs.setdefault("revision", model_args.model_revision)
-    model_init_kwargs.setdefault("trust_remote_code", training_args.trust_remote_code)
-    if model_args.attn_implementation:
-        model_init_kwargs.setdefault("attn_implementation", model_args.attn_implementation)
-    if model_args.dtype:
-        model_init_kwargs.setdefault("dtype", model_args.dtype)
-    training_args.model_init_kwargs = model_init_kwargs
+    set_model_init_kwargs(training_args, model_args)
 
     trainer = SFTTrainer(
         model=model_args.model_name_or_path,
@@ -122,16 +116,7 @@ def main(script_args: SFTScriptArguments, training_args, model_args, callbacks: 
         peft_config=get_peft_config(model_args),
         callbacks=callbacks,
     )
-    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
-    trainer.save_model(training_args.output_dir)
-    if trainer.accelerator.is_main_process:
-        tokenizer.save_pretrained(training_args.output_dir)
-        trainer.model.generation_config.save_pretrained(training_args.output_dir)
-        logger.info(
-            "model saved to %s (generation EOS ids %s)",
-            training_args.output_dir,
-            trainer.model.generation_config.eos_token_id,
-        )
+    train_and_save(trainer, tokenizer, training_args)
 
 
 if __name__ == "__main__":

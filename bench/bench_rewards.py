@@ -23,10 +23,7 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
-import platform
 import random
-import shlex
 import statistics
 import sys
 import time
@@ -34,6 +31,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _common import command_line, machine_info  # noqa: E402
 
 from reasoning_ner.data import read_instructuie  # noqa: E402
 from reasoning_ner.labels import LabelPolicy  # noqa: E402
@@ -58,39 +57,6 @@ _REASONING = (
     "Conference names are usually followed by a year or preceded by 'at'; people are the subjects of verbs.",
     "Let me double-check the remaining tokens for entities I may have missed before writing the answer.",
 )
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Machine info (duplicated in bench_scoring.py: the bench scripts are standalone)
-
-
-def machine_info() -> dict:
-    cpu = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        nproc = os.cpu_count()
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": cpu or platform.processor() or None,
-        "nproc": nproc,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-    }
-
-
-def command_line() -> str:
-    argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-    return shlex.join(argv)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

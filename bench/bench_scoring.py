@@ -21,10 +21,7 @@ import argparse
 import datetime as dt
 import json
 import logging
-import os
-import platform
 import random
-import shlex
 import statistics
 import sys
 import tempfile
@@ -33,6 +30,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _common import command_line, machine_info  # noqa: E402
 
 from reasoning_ner.data import Example, load_dataset_config  # noqa: E402
 from reasoning_ner.evaluation import load_predictions, load_splits, score_predictions  # noqa: E402
@@ -59,39 +58,6 @@ _FILLER = (
     "A span nested inside a longer name is not extracted on its own.",
     "Dates and numbers are only entities when the schema has a type for them.",
 )
-
-
-# ----------------------------------------------------------------------------------------------------------------------
-# Machine info (duplicated in bench_rewards.py: the bench scripts are standalone)
-
-
-def machine_info() -> dict:
-    cpu = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace").splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        nproc = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        nproc = os.cpu_count()
-    return {
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "cpu_model": cpu or platform.processor() or None,
-        "nproc": nproc,
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-    }
-
-
-def command_line() -> str:
-    argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-    return shlex.join(argv)
 
 
 # ----------------------------------------------------------------------------------------------------------------------

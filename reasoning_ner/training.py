@@ -119,3 +119,43 @@ def set_generation_eos(model: Any, tokenizer: Any, token: str) -> list[int]:
     if gc.pad_token_id is None and tokenizer.pad_token_id is not None:
         gc.pad_token_id = tokenizer.pad_token_id
     return ids
+
+
+def load_tokenizer(model_args: Any, training_args: Any) -> Any:
+    """The model's tokenizer (revision and remote-code policy from the configs), with a pad token."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(
+        model_args.model_name_or_path,
+        revision=model_args.model_revision,
+        trust_remote_code=training_args.trust_remote_code,
+    )
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def set_model_init_kwargs(training_args: Any, model_args: Any) -> None:
+    """Fold ModelConfig's loading options into the trainer config's `model_init_kwargs` (explicit ones win)."""
+    kw = dict(training_args.model_init_kwargs or {})
+    kw.setdefault("revision", model_args.model_revision)
+    kw.setdefault("trust_remote_code", training_args.trust_remote_code)
+    if model_args.attn_implementation:
+        kw.setdefault("attn_implementation", model_args.attn_implementation)
+    if model_args.dtype:
+        kw.setdefault("dtype", model_args.dtype)
+    training_args.model_init_kwargs = kw
+
+
+def train_and_save(trainer: Any, tokenizer: Any, training_args: Any) -> None:
+    """Train (resuming if asked), then save model, tokenizer and generation config to `output_dir`."""
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    trainer.save_model(training_args.output_dir)
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(training_args.output_dir)
+        trainer.model.generation_config.save_pretrained(training_args.output_dir)
+        logger.info(
+            "model saved to %s (generation EOS ids %s)",
+            training_args.output_dir,
+            trainer.model.generation_config.eos_token_id,
+        )
