@@ -36,3 +36,14 @@ def machine_info() -> dict:
 def command_line() -> str:
     argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
     return shlex.join(argv)
+
+
+def save_report(path: str | Path, report: dict) -> Path:
+    """Write a bench's JSON report (machine, date, command, results) and say where."""
+    import json
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"report: {out}")
+    return out

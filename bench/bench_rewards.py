@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import command_line, machine_info  # noqa: E402
+from _common import command_line, machine_info, save_report  # noqa: E402
 
 from reasoning_ner.data import read_instructuie  # noqa: E402
 from reasoning_ner.labels import LabelPolicy  # noqa: E402
@@ -256,10 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": batch_stats,
         "results": results,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"report: {out}")
+    save_report(args.out, report)
     return 0
 
 

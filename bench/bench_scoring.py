@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import command_line, machine_info  # noqa: E402
+from _common import command_line, machine_info, save_report  # noqa: E402
 
 from reasoning_ner.data import Example, load_dataset_config  # noqa: E402
 from reasoning_ner.evaluation import load_predictions, load_splits, score_predictions  # noqa: E402
@@ -251,10 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         "target_s": TARGET_S,
         "results": results,
     }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"report: {out}")
+    save_report(args.out, report)
     return 0
 
 

@@ -4,6 +4,15 @@ Every backend takes chat messages (the project prompt as the user turn), renders
 template, and returns one `Generation` (text, completion tokens, latency) per prompt.
 
 * `HFBackend` — transformers `generate`, batched with left padding; runs on CPU.
+* `VLLMBackend` — the vLLM offline engine (the paper's setup): prefix caching, `max_model_len`, tensor parallelism;
+  each batch handed to the engine at once and scheduled by it.
+* `OpenAIBackend` — any OpenAI-compatible chat endpoint (`reasoning_ner.api.ChatClient`): bounded concurrency, retries
+  with backoff, a per-request timeout, the key from an environment variable, `reasoning_content` kept. The server
+  applies the model's chat template; the thinking switch is sent as `chat_template_kwargs` (vLLM) when set.
+
+A request the endpoint refuses for that item alone (HTTP 400, e.g. over the context length) is written with an empty
+completion and its `error`, so it is scored as an empty prediction and counted; anything that stops the whole run
+(unreachable server, bad key, unknown model, retries exhausted) raises and leaves the file resumable.
 
 `generate_to_file` is the driver: it appends one JSON line per finished item to the predictions file
 (`{"dataset", "index", "completion", "reasoning_content"?, "completion_tokens", "latency_s"}`), flushing as it goes. Started
@@ -18,7 +27,7 @@ import logging
 import os
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,8 @@ class DecodingConfig:
     top_p: float = 1.0
     batch_size: int = 8
     enable_thinking: bool | None = None  # Qwen3 chat-template switch; None leaves the template's default
+    concurrency: int = 8  # openai backend: requests in flight
+    seed: int | None = None
 
 
 @dataclass
@@ -40,6 +51,7 @@ class Generation:
     completion_tokens: int
     latency_s: float
     reasoning_content: str | None = None
+    error: str | None = None
 
 
 @dataclass
@@ -93,10 +105,169 @@ class HFBackend:
         return gens
 
 
+class VLLMBackend:
+    """The vLLM offline engine. Prompts are rendered with the tokenizer's chat template here (as for `hf`), so all
+    backends see the same text; greedy unless temperature > 0."""
+
+    def __init__(
+        self,
+        model: str,
+        dtype: str = "auto",
+        tensor_parallel_size: int = 1,
+        max_model_len: int | None = None,
+        gpu_memory_utilization: float = 0.9,
+        enable_prefix_caching: bool = True,
+        trust_remote_code: bool = False,
+        seed: int = 0,
+        **_: Any,
+    ):
+        from vllm import LLM
+
+        self.llm = LLM(
+            model=model,
+            dtype=dtype,
+            tensor_parallel_size=tensor_parallel_size,
+            max_model_len=max_model_len,
+            gpu_memory_utilization=gpu_memory_utilization,
+            enable_prefix_caching=enable_prefix_caching,
+            trust_remote_code=trust_remote_code,
+            seed=seed,
+        )
+        self.tokenizer = self.llm.get_tokenizer()
+
+    def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
+        from vllm import SamplingParams
+
+        from .prompts import chat_prompt
+
+        prompts = [chat_prompt(self.tokenizer, m, cfg.enable_thinking) for m in batch]
+        sp = SamplingParams(
+            max_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            top_p=cfg.top_p if cfg.temperature > 0 else 1.0,
+            seed=cfg.seed,
+        )
+        t0 = time.perf_counter()
+        outs = self.llm.generate(prompts, sp, use_tqdm=False)
+        latency = (time.perf_counter() - t0) / max(1, len(batch))
+        return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), latency) for o in outs]
+
+
+class OpenAIBackend:
+    """An OpenAI-compatible chat endpoint; `stream` keeps `cfg.concurrency` requests in flight, results in order."""
+
+    def __init__(
+        self,
+        model: str,
+        api_base: str,
+        api_key_env: str = "OPENAI_API_KEY",
+        request_timeout: float = 300.0,
+        max_retries: int = 5,
+        extra_body: dict | None = None,
+        **_: Any,
+    ):
+        from .api import ChatClient
+
+        self.client = ChatClient(
+            api_base, model, api_key_env, timeout=request_timeout, max_retries=max_retries, extra_body=extra_body or {}
+        )
+        self.client.check()
+
+    def _one(self, messages: list[dict], cfg: DecodingConfig) -> Generation:
+        from .api import RequestRejected
+
+        extra = {}
+        if cfg.enable_thinking is not None:
+            extra["chat_template_kwargs"] = {"enable_thinking": cfg.enable_thinking}
+        try:
+            r = self.client.chat(
+                messages,
+                max_tokens=cfg.max_new_tokens,
+                temperature=cfg.temperature,
+                top_p=cfg.top_p if cfg.temperature > 0 else None,
+                seed=cfg.seed,
+                extra=extra,
+            )
+        except RequestRejected as e:
+            logger.warning("%s", e)
+            return Generation("", 0, 0.0, error=str(e))
+        return Generation(r.content, r.completion_tokens, r.latency_s, r.reasoning)
+
+    def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
+        return [g for _, g in self.stream([Item("", i, m) for i, m in enumerate(batch)], cfg)]
+
+    def stream(self, items: Sequence[Item], cfg: DecodingConfig):
+        from .api import ordered_map
+
+        return ordered_map(lambda it: self._one(it.messages, cfg), items, cfg.concurrency)
+
+
+BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend, "openai": OpenAIBackend}
+
+
 def make_backend(name: str, model: str, **kwargs: Any):
+    """`hf`, `vllm` or `openai`; keyword arguments a backend does not take are ignored (one flag set for all)."""
+    if name not in BACKENDS:
+        raise ValueError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
     if name == "hf":
-        return HFBackend(model, **kwargs)
-    raise ValueError(f"unknown backend {name!r}; available: hf")
+        kwargs = {k: kwargs[k] for k in ("dtype", "device", "trust_remote_code") if k in kwargs}
+    if name == "openai" and not kwargs.get("api_base"):
+        raise ValueError("the openai backend needs --api_base (e.g. http://127.0.0.1:8000/v1)")
+    return BACKENDS[name](model, **kwargs)
+
+
+@dataclass
+class GenerationArguments:
+    """Model and decoding flags shared by evaluate.py and predict.py (also settable from a YAML `--config`)."""
+
+    model: str | None = field(default=None, metadata={"help": "Model path or hub id; for openai, the served name."})
+    backend: str = field(default="vllm", metadata={"help": "vllm (offline engine), openai (HTTP endpoint) or hf."})
+    max_new_tokens: int = field(default=2048, metadata={"help": "Completion budget (reasoning + answer)."})
+    temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
+    top_p: float = field(default=1.0)
+    seed: int | None = field(default=None)
+    batch_size: int | None = field(
+        default=None, metadata={"help": "Prompts per engine call and per flush (hf default 8, vllm 256)."}
+    )
+    enable_thinking: bool | None = field(default=None, metadata={"help": "Qwen3 chat-template thinking switch."})
+    dtype: str = field(default="auto")
+    trust_remote_code: bool = field(default=False)
+    # vllm
+    tensor_parallel_size: int = field(default=1)
+    max_model_len: int | None = field(default=None)
+    gpu_memory_utilization: float = field(default=0.9)
+    enable_prefix_caching: bool = field(default=True)
+    # openai
+    api_base: str | None = field(default=None, metadata={"help": "e.g. http://127.0.0.1:8000/v1"})
+    api_key_env: str = field(default="OPENAI_API_KEY", metadata={"help": "Environment variable holding the key."})
+    concurrency: int = field(default=16, metadata={"help": "openai: requests in flight."})
+    request_timeout: float = field(default=300.0, metadata={"help": "openai: seconds per request."})
+    max_retries: int = field(default=5, metadata={"help": "openai: retries on 429/5xx/timeouts."})
+
+    def decoding(self) -> DecodingConfig:
+        bs = self.batch_size or {"hf": 8, "vllm": 256}.get(self.backend, 64)
+        return DecodingConfig(
+            self.max_new_tokens, self.temperature, self.top_p, bs, self.enable_thinking, self.concurrency, self.seed
+        )
+
+    def make_backend(self):
+        if not self.model:
+            raise ValueError("give --model")
+        return make_backend(
+            self.backend,
+            self.model,
+            dtype=self.dtype,
+            trust_remote_code=self.trust_remote_code,
+            tensor_parallel_size=self.tensor_parallel_size,
+            max_model_len=self.max_model_len,
+            gpu_memory_utilization=self.gpu_memory_utilization,
+            enable_prefix_caching=self.enable_prefix_caching,
+            seed=self.seed or 0,
+            api_base=self.api_base,
+            api_key_env=self.api_key_env,
+            request_timeout=self.request_timeout,
+            max_retries=self.max_retries,
+        )
 
 
 def read_done(path: Path) -> set[tuple[str, int]]:
@@ -137,16 +308,29 @@ def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg:
             "%s: %d of %d items already generated, %d to go", path, len(items) - len(todo), len(items), len(todo)
         )
     with path.open("a", encoding="utf-8") as f, tqdm(total=len(todo), desc="generating", unit="ex") as bar:
-        for start in range(0, len(todo), cfg.batch_size):
-            batch = todo[start : start + cfg.batch_size]
-            gens = backend.generate([it.messages for it in batch], cfg)
-            for it, g in zip(batch, gens, strict=True):
-                rec = {"dataset": it.dataset, "index": it.index, "completion": g.text}
-                if g.reasoning_content is not None:
-                    rec["reasoning_content"] = g.reasoning_content
-                rec.update(completion_tokens=g.completion_tokens, latency_s=round(g.latency_s, 4))
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        last_sync = time.monotonic()
+        for it, g in _stream(backend, todo, cfg):
+            rec = {"dataset": it.dataset, "index": it.index, "completion": g.text}
+            if g.reasoning_content is not None:
+                rec["reasoning_content"] = g.reasoning_content
+            if g.error is not None:
+                rec["error"] = g.error
+            rec.update(completion_tokens=g.completion_tokens, latency_s=round(g.latency_s, 4))
+            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             f.flush()
-            os.fsync(f.fileno())
-            bar.update(len(batch))
+            if time.monotonic() - last_sync > 1.0:
+                os.fsync(f.fileno())
+                last_sync = time.monotonic()
+            bar.update(1)
+        os.fsync(f.fileno())
     return len(todo)
+
+
+def _stream(backend: Any, items: Sequence[Item], cfg: DecodingConfig):
+    """(item, Generation) in item order: the backend's own `stream` if it has one, else batches of `cfg.batch_size`."""
+    if hasattr(backend, "stream"):
+        yield from backend.stream(items, cfg)
+        return
+    for start in range(0, len(items), cfg.batch_size):
+        batch = items[start : start + cfg.batch_size]
+        yield from zip(batch, backend.generate([it.messages for it in batch], cfg), strict=True)

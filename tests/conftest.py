@@ -49,3 +49,28 @@ def make_dataset(tmp_path):
         return tmp_path
 
     return _make
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory) -> Path:
+    """The tiny Qwen3 (random weights, trained tokenizer, Qwen3 chat template), built offline in seconds."""
+    from reasoning_ner.tiny import build_tiny
+
+    return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
+
+
+VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
+
+
+@pytest.fixture(scope="session")
+def vllm_server(tiny, tmp_path_factory):
+    """A real vLLM OpenAI-compatible server (vllm-cpu) serving the tiny model as `tiny` on 127.0.0.1; stopped after
+    the session. Yields the API base URL (`http://127.0.0.1:<port>/v1`)."""
+    from reasoning_ner.serving import vllm_server as serve
+
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    try:
+        with serve(tiny, "tiny", log) as base:
+            yield base
+    except RuntimeError as e:
+        pytest.fail(str(e))

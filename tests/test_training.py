@@ -24,13 +24,6 @@ ENV = {
 }
 
 
-@pytest.fixture(scope="session")
-def tiny(tmp_path_factory) -> Path:
-    from reasoning_ner.tiny import build_tiny
-
-    return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
-
-
 def run(cmd, timeout=900):
     r = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
     assert r.returncode == 0, f"command failed: {cmd}\n--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-8000:]}"

@@ -1,0 +1,145 @@
+"""Extract entities of your own types from your own text, with character offsets.
+
+    python predict.py --model outputs/grpo/qwen3-8b --labels "person,organization,location" \\
+        --text "Ada Lovelace worked with Charles Babbage in London."
+    python predict.py --model M --input texts.jsonl --output entities.jsonl [--return_reasoning]
+    python predict.py --backend openai --api_base http://127.0.0.1:8000/v1 --model served-name --labels ... --text ...
+
+`--input` is JSONL with one `{"text": ..., "labels": [...] | "a,b", "id"?: ...}` per line (`labels` may be left out
+when `--labels` is given). Each output line is `{"id", "text", "entities": [{"type", "mention", "spans": [[start,
+end], ...], "match": "exact"|"fuzzy"|"unaligned", "aligned", "in_schema"}], "parse_status", "windows"}` plus
+`"reasoning"` with `--return_reasoning`; spans index the original text (every occurrence; see
+`reasoning_ner/predict.py` for the alignment rules). Texts longer than `--window_chars` are split at sentence ends.
+
+With `--output`, raw generations go to `<output>.generations.jsonl` as they finish, so an interrupted run started
+again only generates what is missing; the output file is then written from them. Backends and decoding flags are the
+same as evaluate.py's (`--backend vllm|openai|hf`, ...).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from reasoning_ner.api import APIError
+from reasoning_ner.data import DataError
+from reasoning_ner.generation import GenerationArguments, Item, generate_to_file
+from reasoning_ner.labels import LabelPolicy
+from reasoning_ner.predict import WindowOutput, assemble, split_windows
+from reasoning_ner.prompts import render_prompt
+
+
+@dataclass
+class PredictArguments:
+    labels: str | None = field(default=None, metadata={"help": "Comma-separated entity types."})
+    text: str | None = field(default=None, metadata={"help": "One text to tag."})
+    input: str | None = field(default=None, metadata={"help": "JSONL of {text, labels?, id?}."})
+    output: str | None = field(default=None, metadata={"help": "Output JSONL (default: stdout)."})
+    window_chars: int = field(default=2000, metadata={"help": "Longest text prompted at once, in characters."})
+    return_reasoning: bool = field(default=False, metadata={"help": "Add the model's reasoning to each output."})
+
+
+def _labels(value, where: str) -> list[str]:
+    if isinstance(value, str):
+        value = value.split(",")
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{where}: labels must be a list of strings or a comma-separated string")
+    out = [v.strip() for v in value if v.strip()]
+    if not out:
+        raise ValueError(f"{where}: no labels")
+    return out
+
+
+def read_inputs(args: PredictArguments) -> list[dict]:
+    default = _labels(args.labels, "--labels") if args.labels else None
+    if (args.text is None) == (args.input is None):
+        raise ValueError("give exactly one of --text or --input")
+    if args.text is not None:
+        if default is None:
+            raise ValueError("--text needs --labels")
+        return [{"id": 0, "text": args.text, "labels": default}]
+    path = Path(args.input)
+    if not path.exists():
+        raise DataError(path, None, None, "input file not found")
+    records = []
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except ValueError as e:
+                raise DataError(path, f"line {n}", None, f"invalid JSON ({e})") from None
+            if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
+                raise DataError(path, f"line {n}", "text", "missing or not a string")
+            if "labels" in rec:
+                try:
+                    labels = _labels(rec["labels"], f"{path} line {n}")
+                except ValueError as e:
+                    raise DataError(path, f"line {n}", "labels", str(e)) from None
+            elif default is not None:
+                labels = default
+            else:
+                raise DataError(path, f"line {n}", "labels", "missing (or give --labels)")
+            records.append({"id": rec.get("id", len(records)), "text": rec["text"], "labels": labels})
+    return records
+
+
+def main(args: PredictArguments, gen: GenerationArguments) -> int:
+    try:
+        records = read_inputs(args)
+        policy = LabelPolicy.default()
+        items, windows = [], []  # windows[k] = (record number, offset, window text)
+        for r, rec in enumerate(records):
+            schema = policy.schema(rec["labels"]) or rec["labels"]
+            for offset, chunk in split_windows(rec["text"], args.window_chars):
+                items.append(Item("predict", len(windows), [{"role": "user", "content": render_prompt(chunk, schema)}]))
+                windows.append((r, offset, chunk))
+        tmp = None
+        if args.output:
+            raw = Path(args.output + ".generations.jsonl")
+        else:
+            tmp = tempfile.TemporaryDirectory()
+            raw = Path(tmp.name) / "generations.jsonl"
+        generate_to_file(gen.make_backend(), items, raw, gen.decoding())
+    except (DataError, ValueError, APIError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    done = {}
+    with raw.open(encoding="utf-8") as f:
+        for line in f:
+            g = json.loads(line)
+            done[g["index"]] = g
+    per_record: list[list[WindowOutput]] = [[] for _ in records]
+    for k, (r, offset, chunk) in enumerate(windows):
+        g = done[k]
+        per_record[r].append(WindowOutput(offset, chunk, g["completion"], g.get("reasoning_content")))
+    out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+    try:
+        for rec, outs in zip(records, per_record, strict=True):
+            res = assemble(rec["text"], rec["labels"], outs)
+            line = {"id": rec["id"], "text": rec["text"], "entities": res["entities"]}
+            line.update(parse_status=res["parse_status"], windows=res["windows"])
+            if args.return_reasoning:
+                line["reasoning"] = "\n\n".join(res["reasoning"])
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+    finally:
+        if args.output:
+            out.close()
+        if tmp is not None:
+            tmp.cleanup()
+    if args.output:
+        print(f"{len(records)} texts, {len(windows)} windows -> {args.output}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from trl import TrlParser
+
+    pred_args, gen_args = TrlParser((PredictArguments, GenerationArguments)).parse_args_and_config()
+    sys.exit(main(pred_args, gen_args))
