@@ -9,7 +9,7 @@ export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test test-fast lint demo bench clean
+.PHONY: install test test-fast lint demo bench bench-gpu clean
 
 install: $(STAMP)
 
@@ -36,6 +36,10 @@ demo: install
 
 bench: install
 	$(PY) bench/run_all.py
+
+# On a CUDA machine (torch with CUDA, transformers; flash-attn and liger-kernel for the padding-free/Liger variants).
+bench-gpu:
+	python bench/gpu/bench_sft_gpu.py
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

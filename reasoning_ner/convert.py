@@ -255,16 +255,20 @@ def find_occurrences(text: str, mention: str) -> list[tuple[int, int]]:
     return spans
 
 
-def convert_uniner(path: str | Path, label_map: Mapping[str, str] | str | Path | None = None) -> list[Record]:
+def convert_uniner(
+    path: str | Path, label_map: Mapping[str, str] | str | Path | None = None, with_schema: bool = False
+) -> list[Record]:
     """Convert a UniNER / Pile-NER conversation file (see the module docstring) to InstructUIE records.
 
     One record per distinct passage, passages in first-seen order; entities sorted by (start, end), ties in query
     order. Types are the `<type>` of the questions, renamed by `label_map` when given. Malformed records raise
     `DataError(path, record index, field, problem)`, e.g. field `conversations[3].value` for an answer that is not a
-    JSON list.
+    JSON list. With `with_schema`, each record also gets `schema`: every type asked about the passage (answered or
+    not), in first-asked order — the negative questions are part of Pile-NER's supervision.
     """
     path = Path(path)
     mapper = _TypeMapper(_as_label_map(label_map))
+    asked: dict[str, dict[str, None]] = {}
     data = read_json_records(path)
     if not isinstance(data, list):
         raise DataError(path, None, None, f"expected a JSON array of records, got {type(data).__name__}")
@@ -296,6 +300,7 @@ def convert_uniner(path: str | Path, label_map: Mapping[str, str] | str | Path |
                     f"expected 'What describes <type> in the text?', got {question!r}",
                 )
             etype = mapper(qm.group(1).strip())
+            asked.setdefault(passage, {})[etype] = None
             answer = _turn(path, idx, conv, k + 1, "gpt")
             try:
                 mentions = json.loads(answer)
@@ -330,7 +335,10 @@ def convert_uniner(path: str | Path, label_map: Mapping[str, str] | str | Path |
     for passage, found in by_text.items():
         ordered = sorted(found, key=lambda key: (key[1], key[2]))
         entities = [{"name": passage[s:e], "type": t, "pos": [s, e]} for t, s, e in ordered]
-        records.append({"sentence": passage, "entities": entities})
+        rec = {"sentence": passage, "entities": entities}
+        if with_schema:
+            rec["schema"] = list(asked.get(passage, {}))
+        records.append(rec)
     return records
 
 

@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,35 @@ def read_json_records(path: str | Path) -> list[Any]:
         except json.JSONDecodeError as e:
             raise DataError(path, f"at line {lineno}", None, f"invalid JSON: {e.msg} (column {e.colno})") from None
     return records
+
+
+def read_jsonl_resumable(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The complete records of a JSONL file another run appends to. The first line that is not a complete JSON
+    object with the `required` keys — normally the last line, torn by a kill mid-write — and everything after it
+    are cut off the file (with a warning), so a resumed run redoes them."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    raw = path.read_bytes()
+    out: list[dict[str, Any]] = []
+    good = pos = 0
+    for line in raw.splitlines(keepends=True):
+        pos += len(line)
+        try:
+            if not line.endswith(b"\n"):
+                raise ValueError("unterminated")
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or any(k not in rec for k in required):
+                raise ValueError("incomplete")
+        except ValueError:
+            break
+        out.append(rec)
+        good = pos
+    if good < len(raw):
+        logger.warning("%s: dropping %d bytes of an unfinished last line", path, len(raw) - good)
+        with path.open("r+b") as f:
+            f.truncate(good)
+    return out
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:

@@ -272,27 +272,9 @@ class GenerationArguments:
 
 def read_done(path: Path) -> set[tuple[str, int]]:
     """(dataset, index) pairs already in a predictions file; a torn last line (killed mid-write) is removed."""
-    if not path.exists():
-        return set()
-    raw = path.read_bytes()
-    done: set[tuple[str, int]] = set()
-    good_end = 0
-    pos = 0
-    for line in raw.splitlines(keepends=True):
-        pos += len(line)
-        if not line.endswith(b"\n"):
-            break
-        try:
-            rec = json.loads(line)
-            done.add((rec["dataset"], rec["index"]))
-        except (ValueError, KeyError, TypeError):
-            break
-        good_end = pos
-    if good_end < len(raw):
-        logger.warning("%s: dropping %d bytes of an unfinished last line", path, len(raw) - good_end)
-        with path.open("r+b") as f:
-            f.truncate(good_end)
-    return done
+    from .data import read_jsonl_resumable
+
+    return {(r["dataset"], r["index"]) for r in read_jsonl_resumable(path, ("dataset", "index"))}
 
 
 def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg: DecodingConfig) -> int:

