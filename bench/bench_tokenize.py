@@ -36,9 +36,9 @@ SAMPLE = ROOT / "data" / "sample" / "ner_cot.jsonl"
 
 
 def build_trainer(model: str, ds, out: Path, num_proc: int):
-    from trl import SFTConfig, SFTTrainer
+    from trl import ModelConfig, SFTConfig, SFTTrainer
 
-    from reasoning_ner.training import load_tokenizer
+    from reasoning_ner.training import end_of_turn_token, load_tokenizer
 
     args = SFTConfig(
         output_dir=str(out),
@@ -50,7 +50,9 @@ def build_trainer(model: str, ds, out: Path, num_proc: int):
         padding_free=False,
         disable_tqdm=True,
     )
-    return SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=load_tokenizer(model))
+    tokenizer = load_tokenizer(ModelConfig(model_name_or_path=model), args)
+    args.eos_token = end_of_turn_token(tokenizer)  # as sft.py does for base models
+    return SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tokenizer)
 
 
 def main() -> int:
