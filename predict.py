@@ -95,7 +95,8 @@ def main(args: PredictArguments, gen: GenerationArguments) -> int:
         policy = LabelPolicy.default()
         items, windows = [], []  # windows[k] = (record number, offset, window text)
         for r, rec in enumerate(records):
-            schema = policy.schema(rec["labels"]) or rec["labels"]
+            # the user's labels, each normalised as in training (lower-case, alias map); none dropped
+            schema = list(dict.fromkeys(policy.canonical(lab) for lab in rec["labels"]))
             for offset, chunk in split_windows(rec["text"], args.window_chars):
                 items.append(Item("predict", len(windows), [{"role": "user", "content": render_prompt(chunk, schema)}]))
                 windows.append((r, offset, chunk))

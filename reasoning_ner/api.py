@@ -101,7 +101,7 @@ class ChatClient:
         if r.status_code in (401, 403):
             hint = f"set the key in ${self.api_key_env}" if not self._has_key else f"check ${self.api_key_env}"
             raise APIError(f"{self.api_base} refused the API key (HTTP {r.status_code}); {hint}")
-        if r.status_code == 404:
+        if r.status_code == 404:  # no models route here (or a wrong base URL: the first request will say)
             return []
         if r.status_code >= 400:
             raise APIError(f"{url} answered HTTP {r.status_code}: {r.text[:300]}")
@@ -148,7 +148,10 @@ class ChatClient:
                     if r.status_code in (400, 413, 422):
                         raise RequestRejected(f"{url} rejected the request ({problem})")
                     if r.status_code == 404:
-                        raise APIError(f"{url}: model {self.model!r} not found ({problem})")
+                        raise APIError(
+                            f"{url} answered 404: the model name {self.model!r} or the URL is wrong (OpenAI-compatible "
+                            f"servers usually need the /v1 suffix in --api_base) ({problem})"
+                        )
                     raise APIError(f"{url} failed ({problem})")
                 wait = _retry_after(r.headers.get("retry-after"))
             if attempt >= self.max_retries:
@@ -194,16 +197,16 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> I
     window = 2 * concurrency  # a little look-ahead so one slow item does not idle the pool
     it = iter(items)
     pending: deque[tuple[T, Future]] = deque()
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        try:
-            for item in it:
-                pending.append((item, pool.submit(fn, item)))
-                if len(pending) >= window:
-                    head, fut = pending.popleft()
-                    yield head, fut.result()
-            while pending:
+    pool = ThreadPoolExecutor(max_workers=concurrency)
+    try:
+        for item in it:
+            pending.append((item, pool.submit(fn, item)))
+            if len(pending) >= window:
                 head, fut = pending.popleft()
                 yield head, fut.result()
-        finally:
-            for _, fut in pending:
-                fut.cancel()
+        while pending:
+            head, fut = pending.popleft()
+            yield head, fut.result()
+    finally:
+        # on an error or an early stop, drop what has not started and do not wait for what is running
+        pool.shutdown(wait=False, cancel_futures=True)

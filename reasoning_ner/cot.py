@@ -100,6 +100,9 @@ def read_cot_inputs(path: str | Path, fmt: str, split: str = "train", limit: int
         for i, rec in enumerate(records):
             if isinstance(rec, dict) and isinstance(rec.get("entities"), dict):
                 ents = rec["entities"]
+                for t, ms in ents.items():
+                    if not isinstance(ms, list) or not all(isinstance(m, str) for m in ms):
+                        raise DataError(path, i, f"entities[{t!r}]", "expected a list of mention strings")
                 rec = dict(rec, entities=[{"text": m, "label": t} for t, ms in ents.items() for m in ms])
             elif isinstance(rec, dict) and "entities" not in rec:
                 rec = dict(rec, entities=[])
@@ -218,9 +221,11 @@ def validate(
     return reasons
 
 
+_NUM = r"(-?\d+(?:\.\d+)?)(?!\s*(?:-|–|to)\s*\d)"  # a number that does not start a range such as 0-10
 _SCORE_PATTERNS = (
-    re.compile(r'"score"\s*:\s*"?(\d+(?:\.\d+)?)'),  # JSON
-    re.compile(r"\bscore\b[^0-9\n]{0,20}?(\d+(?:\.\d+)?)(?:\s*(?:/|out of)\s*10)?", re.IGNORECASE),  # Score: 9
+    re.compile(r"^[\s*#_>-]*score[\s*_]*[:=]\s*\**" + _NUM, re.IGNORECASE | re.MULTILINE),  # a `Score: 9` line
+    re.compile(r'"score"\s*:\s*"?' + _NUM),  # JSON
+    re.compile(r"\bscore\b[^0-9\n]{0,20}?" + _NUM, re.IGNORECASE),  # ... score of 9 ...
     re.compile(r"(\d+(?:\.\d+)?)\s*(?:/|out of)\s*10\b", re.IGNORECASE),  # 9/10
     re.compile(r"\\boxed\{(\d+(?:\.\d+)?)\}"),
 )
@@ -229,10 +234,11 @@ _SCORE_PATTERNS = (
 def parse_judge_score(text: str | None) -> float | None:
     """The judge's 0–10 score, or None when the verdict has none.
 
-    Looks only after the judge's own reasoning (`</think>`, when present) and takes, of the forms `"score": 9`
-    (JSON), `Score: 9` / `score of 9` / `Score: 9/10`, `9/10` / `9 out of 10`, `\\boxed{9}`, the **last** occurrence
-    of the first form that occurs; a lone integer as the whole verdict is accepted too. A number outside 0–10 is
-    unparsable (None), never clipped."""
+    Looks only after the judge's own reasoning (`</think>`, when present) and takes, of the forms (in this order of
+    preference) a line starting `Score: 9` (Markdown emphasis allowed), `"score": 9` (JSON), `score of 9` anywhere,
+    `9/10` / `9 out of 10`, `\\boxed{9}`, the **last** occurrence of the first form that occurs; a lone number as the
+    whole verdict is accepted too. A number that opens a range (`0-10`, `0 to 10`) is not a score. A number outside
+    0–10 is unparsable (None), never clipped."""
     if not text:
         return None
     verdict = split_reasoning(text)[1] if "</think>" in text or "<think>" in text else text
@@ -322,9 +328,10 @@ def process_one(x: CotInput, teacher: Any, judge: Any | None, s: CotSettings) ->
             rec["error"] = str(e)
         else:
             usage["judge_prompt"], usage["judge_completion"] = j.prompt_tokens, j.completion_tokens
-            rec["judge"] = {"content": j.content, "reasoning_content": j.reasoning}
+            rec["judge"] = {"content": j.content, "reasoning_content": j.reasoning, "finish_reason": j.finish_reason}
             rec["score"] = parse_judge_score(j.content)
-            if rec["score"] is None and j.reasoning:  # some servers put everything in the reasoning field
+            if rec["score"] is None and j.reasoning and j.finish_reason == "stop":
+                # a finished verdict written into the reasoning field (some servers); never a truncated thought
                 rec["score"] = parse_judge_score(j.reasoning)
             if rec["score"] is None:
                 reasons.append("judge_unparsable")
@@ -344,10 +351,14 @@ def ner_cot_record(x: CotInput, rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
-    """id -> record of a ledger; a torn last line (killed mid-write) is cut off so it is redone."""
+    """id -> record of a ledger. A torn last line (killed mid-write) and the examples whose request the endpoint
+    refused (`teacher_request_failed` / `judge_request_failed`) are removed from it, so they are redone."""
     from .data import read_jsonl_resumable
 
-    return {r["id"]: r for r in read_jsonl_resumable(path, ("id", "kept", "reasons"))}
+    def keep(r: dict) -> bool:
+        return not any(x.endswith("_request_failed") for x in r["reasons"])
+
+    return {r["id"]: r for r in read_jsonl_resumable(path, ("id", "kept", "reasons"), keep)}
 
 
 def summarize(

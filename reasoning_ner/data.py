@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,18 +116,28 @@ def read_json_records(path: str | Path) -> list[Any]:
     return records
 
 
-def read_jsonl_resumable(path: str | Path, required: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The complete records of a JSONL file another run appends to. The first line that is not a complete JSON
-    object with the `required` keys — normally the last line, torn by a kill mid-write — and everything after it
-    are cut off the file (with a warning), so a resumed run redoes them."""
+def read_jsonl_resumable(
+    path: str | Path, required: Sequence[str] = (), keep: Callable[[dict[str, Any]], bool] | None = None
+) -> list[dict[str, Any]]:
+    """The complete records of a JSONL file another run appends to, for resuming it.
+
+    Blank lines are skipped. An unterminated last line (torn by a kill mid-write) is cut off the file, and so is
+    everything from the first line that is not a JSON object with the `required` keys. Records for which `keep`
+    returns False (e.g. a request the endpoint refused, to be tried again) are removed from the file. Every cut is
+    logged; the caller redoes what was removed."""
     path = Path(path)
     if not path.exists():
         return []
     raw = path.read_bytes()
     out: list[dict[str, Any]] = []
+    kept_lines: list[bytes] = []
     good = pos = 0
+    dropped = 0
     for line in raw.splitlines(keepends=True):
         pos += len(line)
+        if not line.strip():
+            good = pos
+            continue
         try:
             if not line.endswith(b"\n"):
                 raise ValueError("unterminated")
@@ -136,12 +146,20 @@ def read_jsonl_resumable(path: str | Path, required: Sequence[str] = ()) -> list
                 raise ValueError("incomplete")
         except ValueError:
             break
-        out.append(rec)
         good = pos
+        if keep is not None and not keep(rec):
+            dropped += 1
+            continue
+        out.append(rec)
+        kept_lines.append(line)
     if good < len(raw):
-        logger.warning("%s: dropping %d bytes of an unfinished last line", path, len(raw) - good)
-        with path.open("r+b") as f:
-            f.truncate(good)
+        logger.warning("%s: dropping %d bytes from an unfinished or malformed line on", path, len(raw) - good)
+    if dropped:
+        logger.warning("%s: %d records will be redone", path, dropped)
+    if good < len(raw) or dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_bytes(b"".join(kept_lines))
+        tmp.replace(path)
     return out
 
 

@@ -9,6 +9,7 @@ of range or a dataset that is not evaluated is an error that names it.
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any
 
 from .data import DataError, DatasetSplit, read_instructuie
 from .metrics import DatasetScore, Protocol, get_protocol, markdown_table, result_rows, score_dataset
+
+logger = logging.getLogger(__name__)
 
 
 def load_splits(
@@ -43,12 +46,15 @@ def generation_items(splits: Sequence[DatasetSplit], policy, add_source: bool = 
     return items
 
 
-def load_predictions(path: str | Path, splits: Sequence[DatasetSplit]) -> dict[str, list[Any]]:
-    """Completions per dataset, in example order. Raises DataError on any gap, duplicate or stray line."""
+def load_predictions(path: str | Path, splits: Sequence[DatasetSplit], limited: bool = False) -> dict[str, list[Any]]:
+    """Completions per dataset, in example order. Raises DataError on any gap, duplicate or stray line; with
+    `limited` (the splits were cut to their first N examples), lines past the cut are skipped (and counted in a
+    warning) instead."""
     path = Path(path)
     sizes = {s.name: len(s.examples) for s in splits}
     got: dict[str, dict[int, Any]] = {n: {} for n in sizes}
     dup: dict[str, list[int]] = defaultdict(list)
+    beyond = 0
     try:
         fh = path.open(encoding="utf-8")
     except FileNotFoundError:
@@ -74,6 +80,9 @@ def load_predictions(path: str | Path, splits: Sequence[DatasetSplit]) -> dict[s
                 raise DataError(
                     path, f"line {lineno}", "dataset", f"{name!r} is not among the evaluated datasets {sorted(sizes)}"
                 )
+            if limited and idx >= sizes[name]:
+                beyond += 1
+                continue
             if not 0 <= idx < sizes[name]:
                 raise DataError(
                     path, f"line {lineno}", "index", f"{idx} out of range for {name} ({sizes[name]} examples)"
@@ -81,6 +90,8 @@ def load_predictions(path: str | Path, splits: Sequence[DatasetSplit]) -> dict[s
             if idx in got[name]:
                 dup[name].append(idx)
             got[name][idx] = rec["completion"]
+    if beyond:
+        logger.warning("%s: %d lines past --limit were not scored", path, beyond)
     problems = []
     for name, n in sizes.items():
         missing = [i for i in range(n) if i not in got[name]]
@@ -104,7 +115,7 @@ def score_predictions(
 ) -> list[DatasetScore]:
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     splits = load_splits(base_path, names, split, limit)
-    preds = load_predictions(predictions_file, splits)
+    preds = load_predictions(predictions_file, splits, limited=limit is not None)
     return [score_dataset(s, preds[s.name], proto) for s in splits]
 
 

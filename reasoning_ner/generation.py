@@ -11,8 +11,11 @@ template, and returns one `Generation` (text, completion tokens, latency) per pr
   applies the model's chat template; the thinking switch is sent as `chat_template_kwargs` (vLLM) when set.
 
 A request the endpoint refuses for that item alone (HTTP 400, e.g. over the context length) is written with an empty
-completion and its `error`, so it is scored as an empty prediction and counted; anything that stops the whole run
-(unreachable server, bad key, unknown model, retries exhausted) raises and leaves the file resumable.
+completion and its `error`, so it is scored as an empty prediction and counted, and a later run with the same file
+tries it again; refusals of the first 8 requests with no success stop the run as misconfigured. Anything that stops
+the whole run (unreachable server, bad key, unknown model, retries exhausted) raises and leaves the file resumable.
+Each generated line stores a fingerprint of its prompt (`prompt_key`); on resume, a line whose prompt has changed
+since (other data, labels or template under the same file name) is generated again instead of reused.
 
 `generate_to_file` is the driver: it appends one JSON line per finished item to the predictions file
 (`{"dataset", "index", "completion", "reasoning_content"?, "completion_tokens", "latency_s"}`), flushing as it goes. Started
@@ -25,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -172,9 +176,12 @@ class OpenAIBackend:
             api_base, model, api_key_env, timeout=request_timeout, max_retries=max_retries, extra_body=extra_body or {}
         )
         self.client.check()
+        self._lock = threading.Lock()
+        self._ok = 0
+        self._refused = 0
 
     def _one(self, messages: list[dict], cfg: DecodingConfig) -> Generation:
-        from .api import RequestRejected
+        from .api import APIError, RequestRejected
 
         extra = {}
         if cfg.enable_thinking is not None:
@@ -189,8 +196,17 @@ class OpenAIBackend:
                 extra=extra,
             )
         except RequestRejected as e:
+            with self._lock:
+                self._refused += 1
+                if not self._ok and self._refused >= REFUSED_BEFORE_STOP:
+                    raise APIError(
+                        f"the endpoint refused the first {self._refused} requests; check the settings "
+                        f"(max_new_tokens vs the context length, model options). Last: {e}"
+                    ) from None
             logger.warning("%s", e)
             return Generation("", 0, 0.0, error=str(e))
+        with self._lock:
+            self._ok += 1
         return Generation(r.content, r.completion_tokens, r.latency_s, r.reasoning)
 
     def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
@@ -201,6 +217,8 @@ class OpenAIBackend:
 
         return ordered_map(lambda it: self._one(it.messages, cfg), items, cfg.concurrency)
 
+
+REFUSED_BEFORE_STOP = 8  # refusals with no success before the run is stopped as misconfigured
 
 BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend, "openai": OpenAIBackend}
 
@@ -270,11 +288,28 @@ class GenerationArguments:
         )
 
 
-def read_done(path: Path) -> set[tuple[str, int]]:
-    """(dataset, index) pairs already in a predictions file; a torn last line (killed mid-write) is removed."""
+def prompt_key(messages: list[dict]) -> str:
+    """A short fingerprint of a prompt, stored on each generated line so a resumed run can tell a stale line."""
+    import hashlib
+
+    return hashlib.sha1(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def read_done(path: Path, items: Sequence[Item] | None = None) -> set[tuple[str, int]]:
+    """(dataset, index) pairs already in a predictions file. Removed from the file, to be generated again: a torn
+    last line; a line the endpoint refused (`error`); a line whose stored prompt fingerprint differs from the prompt
+    of the same (dataset, index) in `items` (the data, labels or template changed since)."""
     from .data import read_jsonl_resumable
 
-    return {(r["dataset"], r["index"]) for r in read_jsonl_resumable(path, ("dataset", "index"))}
+    want = {(it.dataset, it.index): prompt_key(it.messages) for it in items} if items is not None else {}
+
+    def keep(rec: dict) -> bool:
+        if "error" in rec:
+            return False
+        k = want.get((rec["dataset"], rec["index"]))
+        return not (k and rec.get("prompt_key", k) != k)
+
+    return {(r["dataset"], r["index"]) for r in read_jsonl_resumable(path, ("dataset", "index"), keep)}
 
 
 def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg: DecodingConfig) -> int:
@@ -283,7 +318,7 @@ def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(path)
+    done = read_done(path, items)
     todo = [it for it in items if (it.dataset, it.index) not in done]
     if done:
         logger.info(
@@ -292,7 +327,12 @@ def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg:
     with path.open("a", encoding="utf-8") as f, tqdm(total=len(todo), desc="generating", unit="ex") as bar:
         last_sync = time.monotonic()
         for it, g in _stream(backend, todo, cfg):
-            rec = {"dataset": it.dataset, "index": it.index, "completion": g.text}
+            rec = {
+                "dataset": it.dataset,
+                "index": it.index,
+                "completion": g.text,
+                "prompt_key": prompt_key(it.messages),
+            }
             if g.reasoning_content is not None:
                 rec["reasoning_content"] = g.reasoning_content
             if g.error is not None:

@@ -12,7 +12,8 @@ from and **every** occurrence is returned as a `[start, end)` character span of 
 An occurrence must not cut a word: a mention that starts (ends) with a letter or digit needs a non-word character or
 the text edge before (after) it, so `US` is not found inside `BUSINESS`. Characters of scripts written without spaces
 (CJK ideographs, kana) do not count as word characters, so Chinese and Japanese mentions align inside running text.
-Occurrences do not overlap (scanned left to right).
+Occurrences do not overlap (scanned left to right). Thai, Lao, Khmer, Myanmar and Hangul count as unspaced too (Korean
+particles are written onto the noun: `서울` is found in `서울에서`).
 
 Windowing (`split_windows`): a text longer than `max_chars` is cut at sentence ends (`.`, `!`, `?` followed by
 whitespace; `。！？`; newlines) into windows packed greedily up to `max_chars` characters; a single sentence longer
@@ -39,7 +40,11 @@ def _is_word(c: str) -> bool:
     if not c.isalnum():
         return False
     name = unicodedata.name(c, "")
-    return not name.startswith(("CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA"))
+    return not name.startswith(_UNSPACED)
+
+
+# scripts written without spaces between words (or, for Hangul, with particles glued to the noun): no word boundaries
+_UNSPACED = ("CJK", "HIRAGANA", "KATAKANA", "HALFWIDTH KATAKANA", "HANGUL", "THAI", "LAO", "KHMER", "MYANMAR")
 
 
 def _bounded(text: str, start: int, end: int) -> bool:
@@ -64,13 +69,15 @@ def _fold(text: str) -> tuple[str, list[int]]:
     return "".join(out), idx
 
 
-def _scan(haystack: str, pattern: re.Pattern) -> list[Span]:
+def _scan(haystack: str, pattern: re.Pattern, ok=lambda s, e: True) -> list[Span]:
+    """Non-overlapping matches accepted by `ok`, left to right; after a rejected match the search goes on from the
+    next character, so a rejected match does not hide an accepted one that overlaps it."""
     spans, pos = [], 0
     while True:
         m = pattern.search(haystack, pos)
         if not m:
             return spans
-        if m.end() > m.start():
+        if m.end() > m.start() and ok(m.start(), m.end()):
             spans.append((m.start(), m.end()))
             pos = m.end()
         else:
@@ -82,7 +89,7 @@ def align(text: str, mention: str) -> tuple[list[Span], str]:
     mention = mention.strip()
     if not mention:
         return [], "unaligned"
-    exact = [s for s in _scan(text, re.compile(re.escape(mention))) if _bounded(text, *s)]
+    exact = _scan(text, re.compile(re.escape(mention)), lambda s, e: _bounded(text, s, e))
     if exact:
         return exact, "exact"
     folded, idx = _fold(text)
@@ -90,13 +97,14 @@ def align(text: str, mention: str) -> tuple[list[Span], str]:
     if not tokens:
         return [], "unaligned"
     pattern = re.compile(r"\s*".join(re.escape(t) for t in tokens))
-    spans = []
-    for s, e in _scan(folded, pattern):
+
+    def original(s: int, e: int) -> Span:
         start, end = idx[s], idx[e - 1] + 1
         while end < len(text) and unicodedata.combining(text[end]):  # keep trailing combining marks
             end += 1
-        if _bounded(text, start, end) and (not spans or start >= spans[-1][1]):
-            spans.append((start, end))
+        return start, end
+
+    spans = [original(s, e) for s, e in _scan(folded, pattern, lambda s, e: _bounded(text, *original(s, e)))]
     return (spans, "fuzzy") if spans else ([], "unaligned")
 
 
@@ -107,7 +115,7 @@ def split_windows(text: str, max_chars: int) -> list[tuple[int, str]]:
     """`(offset, window)` pairs covering the text in order, each window at most `max_chars` characters."""
     if max_chars <= 0:
         raise ValueError("max_chars must be positive")
-    if len(text) <= max_chars:
+    if len(text) <= max_chars or not text.strip():
         return [(0, text)]
     # sentence pieces (start, end), whitespace between pieces left out
     pieces: list[Span] = []

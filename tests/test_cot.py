@@ -85,6 +85,10 @@ def test_validation_tolerates_case_and_spacing_in_mentions_and_reasoning():
         ("7", 7),
         ("score of 9.5", 9.5),
         ("Score: 11", None),
+        ("**Score:** 8", 8),
+        ("On a score scale of 0-10, I give it a 9.", None),  # 0 opens a range: not read as the score
+        ("Rubric: score 0 to 10.\nFinal: 9/10", 9),
+        ('{"score": -1}', None),
         ("Looks good to me.", None),
         ("", None),
         (None, None),
@@ -92,6 +96,20 @@ def test_validation_tolerates_case_and_spacing_in_mentions_and_reasoning():
 )
 def test_parse_judge_score(verdict, score):
     assert parse_judge_score(verdict) == score
+
+
+def test_ledger_redoes_refused_requests_and_torn_lines(tmp_path):
+    from reasoning_ner.cot import read_ledger
+
+    p = tmp_path / "l.jsonl"
+    recs = [
+        {"id": "a", "kept": True, "reasons": []},
+        {"id": "b", "kept": False, "reasons": ["teacher_request_failed"]},
+        {"id": "c", "kept": False, "reasons": ["low_score"]},
+    ]
+    p.write_text("".join(json.dumps(r) + "\n" for r in recs) + '{"id": "d", "ke')
+    assert sorted(read_ledger(p)) == ["a", "c"]
+    assert [json.loads(x)["id"] for x in p.read_text().splitlines()] == ["a", "c"]
 
 
 def test_agreement_f1():
@@ -155,6 +173,9 @@ def test_inputs_all_formats_and_errors(tmp_path, ner_data):
         + "\n"
     )
     with pytest.raises(DataError, match="duplicate example id 'a'"):
+        read_cot_inputs(p, "jsonl")
+    p.write_text(json.dumps({"sentence": "Ada.", "schema": ["person"], "entities": {"person": "Ada"}}) + "\n")
+    with pytest.raises(DataError, match="expected a list of mention strings"):
         read_cot_inputs(p, "jsonl")
     p.write_text(json.dumps({"sentence": "s", "schema": []}) + "\n")
     with pytest.raises(DataError, match="field 'schema': empty"):

@@ -191,6 +191,21 @@ def test_generate_to_file_resumes_after_a_torn_line(tmp_path):
     assert [(r["index"], r["completion"]) for r in lines(path)] == [(i, f"c{i}") for i in range(7)]
     assert generate_to_file(Echo(), items, path, DecodingConfig(batch_size=3)) == 0
 
+    # a refused line and a line whose prompt changed are generated again; a blank line is harmless
+    recs = lines(path)
+    recs[2]["error"] = "HTTP 400"
+    recs[4]["prompt_key"] = "0" * 16
+    path.write_text(
+        "\n".join(json.dumps(r) for r in recs[:3]) + "\n\n" + "\n".join(json.dumps(r) for r in recs[3:]) + "\n"
+    )
+    assert generate_to_file(Echo(), items, path, DecodingConfig(batch_size=3)) == 2
+    got = lines(path)
+    assert sorted((r["index"], r["completion"]) for r in got) == [(i, f"c{i}") for i in range(7)]
+    assert not any("error" in r for r in got)
+    changed = [Item("d", i, [{"role": "user", "content": f"new{i}" if i == 6 else f"c{i}"}]) for i in range(7)]
+    assert generate_to_file(Echo(), changed, path, DecodingConfig(batch_size=3)) == 1
+    assert {r["index"]: r["completion"] for r in lines(path)}[6] == "new6"
+
 
 # ----------------------------------------------------------------------------------------------------------------------
 # the HTTP client's rules, against a local server that answers from a script
@@ -275,6 +290,20 @@ def test_client_per_request_timeout_is_retried(scripted):
     c = ChatClient(scripted, "m", timeout=0.5, backoff=0.01)
     r = c.chat([{"role": "user", "content": "x"}])
     assert r.retries == 1 and r.content
+
+
+def test_openai_backend_stops_when_every_request_is_refused(scripted):
+    Scripted.script = [(400, {"error": "max_tokens too large"}, [], 0)] * 8
+    backend = OpenAIBackend("m", scripted, max_retries=0)
+    items = [Item("d", i, [{"role": "user", "content": "x"}]) for i in range(8)]
+    with pytest.raises(APIError, match="refused the first 8 requests"):
+        list(backend.stream(items, DecodingConfig(concurrency=1)))
+
+
+def test_client_404_points_at_the_base_url(scripted):
+    Scripted.script = [(404, {"error": "not found"}, [], 0)]
+    with pytest.raises(APIError, match="/v1 suffix"):
+        ChatClient(scripted, "m").chat([{"role": "user", "content": "x"}])
 
 
 def test_client_unknown_model_lists_served(scripted):

@@ -178,3 +178,16 @@ def test_evaluate_cli(make_dataset, tmp_path):
     _write_preds(p, [])
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 2 and "missing index" in r.stderr
+
+
+def test_limit_skips_lines_past_the_cut(make_dataset, tmp_path):
+    s = "Ada met Bob ."
+    rec = {"sentence": s, "entities": [ent(s, "Ada", "person")]}
+    base = make_dataset("d", ["person"], {"test": [rec, rec, rec]})
+    p = tmp_path / "p.jsonl"
+    _write_preds(p, [{"dataset": "d", "index": i, "completion": '{"entities": {"person": ["Ada"]}}'} for i in range(3)])
+    (score,) = score_predictions(base, ["d"], p, limit=2)
+    assert score.n_examples == 2 and score.counts.n_match == 2
+    _write_preds(p, [{"dataset": "d", "index": 0, "completion": "{}"}])
+    with pytest.raises(ValueError, match="missing index"):  # lines inside the cut are still all required
+        score_predictions(base, ["d"], p, limit=2)

@@ -47,6 +47,11 @@ def test_align_unicode():
     assert spans_text(t, align(t, "北京")[0]) == ["北京", "北京"]  # no word boundaries in CJK
 
 
+def test_align_korean_particles_and_overlapping_candidates():
+    assert align("서울에서 만났다", "서울") == ([(0, 2)], "exact")
+    assert align("xab ab ab", "ab ab") == ([(4, 9)], "exact")  # the rejected 'ab ab' inside 'xab ab' hides nothing
+
+
 def test_align_unaligned_and_blank():
     assert align("Ada met Bob.", "Carol") == ([], "unaligned")
     assert align("Ada met Bob.", "   ") == ([], "unaligned")
@@ -73,6 +78,7 @@ def test_split_windows_cover_text_under_budget():
     assert "".join("".join(w.split()) for _, w in windows) == "".join(text.split())  # only whitespace dropped
     assert len(windows) == 5
     assert split_windows("short", 30) == [(0, "short")]
+    assert split_windows("\n" * 10, 5) == [(0, "\n" * 10)]
     with pytest.raises(ValueError):
         split_windows("x", 0)
 
