@@ -25,7 +25,6 @@ from reasoning_ner.api import APIError, ChatClient, ordered_map
 from reasoning_ner.cot import (
     CotSettings,
     ner_cot_record,
-    plot_scores,
     process_one,
     read_cot_inputs,
     read_ledger,
@@ -33,6 +32,7 @@ from reasoning_ner.cot import (
     summarize,
 )
 from reasoning_ner.data import DataError
+from reasoning_ner.plots import plot_score_histogram
 
 
 def _json_arg(value, name: str) -> dict:
@@ -145,7 +145,7 @@ def main(a: CotArguments) -> int:
     stem = out.with_suffix("")
     Path(f"{stem}.report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     Path(f"{stem}.report.md").write_text(report_markdown(report), encoding="utf-8")
-    png = plot_scores(report, Path(f"{stem}.scores.png"), s.min_score) if judge is not None else None
+    png = plot_score_histogram(report, Path(f"{stem}.scores.png"), s.min_score) if judge is not None else None
     print(report_markdown(report))
     print(f"kept {report['kept']} of {report['processed']} -> {out}")
     print(f"ledger: {ledger_path}\nreport: {stem}.report.json, {stem}.report.md" + (f", {png}" if png else ""))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import random
 import shlex
 import sys
 from pathlib import Path
@@ -46,4 +47,41 @@ def save_report(path: str | Path, report: dict) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"report: {out}")
+    return out
+
+
+def perturb_answer(
+    gold: dict[str, list[str]],
+    sentence: str,
+    schema: list[str],
+    rng: random.Random,
+    p_drop: float,
+    p_wrong_type: float,
+    p_spurious: float,
+) -> dict[str, list[str]]:
+    """A realistic model answer derived from a gold answer: each gold mention dropped with `p_drop` or given another
+    schema type with `p_wrong_type`; then, per gold mention (at least one try), a spurious span of 1-3 words of the
+    sentence with a random schema type added with `p_spurious`. Mentions are unique per type."""
+    out: dict[str, list[str]] = {}
+    n_gold = 0
+
+    def add(t: str, m: str) -> None:
+        bucket = out.setdefault(t, [])
+        if m not in bucket:
+            bucket.append(m)
+
+    for typ, mentions in gold.items():
+        for m in mentions:
+            n_gold += 1
+            if rng.random() < p_drop:
+                continue
+            t = typ
+            if rng.random() < p_wrong_type and len(schema) > 1:
+                t = rng.choice([s for s in schema if s != typ])
+            add(t, m)
+    words = sentence.split()
+    for _ in range(max(1, n_gold)):
+        if words and schema and rng.random() < p_spurious:
+            i = rng.randrange(len(words))
+            add(rng.choice(schema), " ".join(words[i : i + rng.randint(1, 3)]))
     return out

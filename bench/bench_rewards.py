@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import command_line, machine_info, save_report  # noqa: E402
+from _common import command_line, machine_info, perturb_answer, save_report  # noqa: E402
 
 from reasoning_ner.data import read_instructuie  # noqa: E402
 from reasoning_ner.labels import LabelPolicy  # noqa: E402
@@ -82,27 +82,9 @@ def think_block(sentence: str, schema: list[str], answer: dict[str, list[str]], 
 
 
 def perturbed_answer(gold: dict[str, list[str]], sentence: str, schema: list[str], rng: random.Random) -> dict:
-    out: dict[str, list[str]] = {}
-    n_gold = 0
-    for typ, mentions in gold.items():
-        for m in mentions:
-            n_gold += 1
-            if rng.random() < P_DROP:
-                continue
-            t = typ
-            if rng.random() < P_WRONG_TYPE and len(schema) > 1:
-                t = rng.choice([s for s in schema if s != typ])
-            bucket = out.setdefault(t, [])
-            if m not in bucket:
-                bucket.append(m)
+    out = perturb_answer(gold, sentence, schema, rng, P_DROP, P_WRONG_TYPE, P_SPURIOUS)
     words = sentence.split()
-    off_schema = rng.random() < P_OFF_SCHEMA
-    for _ in range(max(1, n_gold)):
-        if words and rng.random() < P_SPURIOUS:
-            i = rng.randrange(len(words))
-            span = " ".join(words[i : i + rng.randint(1, 3)])
-            out.setdefault(rng.choice(schema), []).append(span)
-    if off_schema and words:
+    if rng.random() < P_OFF_SCHEMA and words:
         out.setdefault(rng.choice(OFF_SCHEMA_TYPES), []).append(rng.choice(words))
     return out
 

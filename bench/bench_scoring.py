@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from _common import command_line, machine_info, save_report  # noqa: E402
+from _common import command_line, machine_info, perturb_answer, save_report  # noqa: E402
 
 from reasoning_ner.data import Example, load_dataset_config  # noqa: E402
 from reasoning_ner.evaluation import load_predictions, load_splits, score_predictions  # noqa: E402
@@ -76,34 +76,9 @@ def think_block(ex: Example, answer: dict[str, list[str]], rng: random.Random) -
     return text[: THINK_CHARS + rng.randrange(-40, 41)].strip()
 
 
-def perturb(gold: dict[str, list[str]], ex: Example, labels: list[str], rng: random.Random) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    words = ex.sentence.split()
-    n_gold = 0
-    for typ, mentions in gold.items():
-        for m in mentions:
-            n_gold += 1
-            if rng.random() < P_DROP:
-                continue
-            t = typ
-            if rng.random() < P_WRONG_TYPE and len(labels) > 1:
-                t = rng.choice([lab for lab in labels if lab != typ])
-            bucket = out.setdefault(t, [])
-            if m not in bucket:
-                bucket.append(m)
-    for _ in range(max(1, n_gold)):  # ~10% spurious mentions (relative to the gold count)
-        if words and rng.random() < P_SPURIOUS:
-            i = rng.randrange(len(words))
-            span = " ".join(words[i : i + rng.randint(1, 3)])
-            bucket = out.setdefault(rng.choice(labels), [])
-            if span not in bucket:
-                bucket.append(span)
-    return out
-
-
 def completion_for(ex: Example, labels: list[str], protocol, rng: random.Random) -> str:
     gold = gold_answer(ex, labels, protocol)
-    pred = perturb(gold, ex, labels, rng)
+    pred = perturb_answer(gold, ex.sentence, labels, rng, P_DROP, P_WRONG_TYPE, P_SPURIOUS)
     think = f"<think>\n{think_block(ex, pred, rng)}\n</think>\n"
     answer = render_answer(pred)
     if rng.random() < P_UNPARSABLE:

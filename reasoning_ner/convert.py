@@ -41,6 +41,7 @@ import yaml
 
 from .data import DataError, read_json_records, write_jsonl
 from .labels import normalize_label
+from .predict import occurrences
 
 logger = logging.getLogger(__name__)
 
@@ -243,18 +244,6 @@ def _turn(path: Path, idx: int, conv: list[Any], k: int, expect_from: str) -> st
     return value
 
 
-def find_occurrences(text: str, mention: str) -> list[tuple[int, int]]:
-    """Character spans of every non-overlapping occurrence of `mention` in `text`, left to right."""
-    spans: list[tuple[int, int]] = []
-    if not mention:
-        return spans
-    start = text.find(mention)
-    while start >= 0:
-        spans.append((start, start + len(mention)))
-        start = text.find(mention, start + len(mention))
-    return spans
-
-
 def convert_uniner(
     path: str | Path, label_map: Mapping[str, str] | str | Path | None = None, with_schema: bool = False
 ) -> list[Record]:
@@ -316,7 +305,7 @@ def convert_uniner(
                 if not isinstance(mention, str) or not mention:
                     not_string += 1
                     continue
-                spans = find_occurrences(passage, mention)
+                spans = occurrences(passage, mention, whole_words=False)
                 if not spans:
                     not_found[etype] += 1
                 for start, end in spans:

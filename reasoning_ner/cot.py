@@ -95,20 +95,17 @@ def read_cot_inputs(path: str | Path, fmt: str, split: str = "train", limit: int
     if not path.exists():
         raise DataError(path, None, None, "input not found")
     if fmt == "jsonl":
-        records = read_json_records(path)
         out = []
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(read_json_records(path)):
+            has_gold = not isinstance(rec, dict) or "entities" in rec
             if isinstance(rec, dict) and isinstance(rec.get("entities"), dict):
-                ents = rec["entities"]
-                for t, ms in ents.items():
+                for t, ms in rec["entities"].items():
                     if not isinstance(ms, list) or not all(isinstance(m, str) for m in ms):
                         raise DataError(path, i, f"entities[{t!r}]", "expected a list of mention strings")
-                rec = dict(rec, entities=[{"text": m, "label": t} for t, ms in ents.items() for m in ms])
-            elif isinstance(rec, dict) and "entities" not in rec:
+                rec = dict(rec, entities=[{"text": m, "label": t} for t, ms in rec["entities"].items() for m in ms])
+            elif not has_gold:
                 rec = dict(rec, entities=[])
-                out.append(_from_example(example_from_record(rec, path, i), has_gold=False))
-                continue
-            out.append(_from_example(example_from_record(rec, path, i)))
+            out.append(_from_example(example_from_record(rec, path, i), has_gold))
     elif fmt == "instructuie":
         s = read_instructuie(path.parent, path.name, split)
         out = [
@@ -425,24 +422,6 @@ def report_markdown(report: dict[str, Any]) -> str:
     lines += ["", "## Judge scores", "", "| score | examples |", "|---|---:|"]
     lines += [f"| {k} | {v} |" for k, v in report["score_histogram"].items()]
     return "\n".join(lines) + "\n"
-
-
-def plot_scores(report: dict[str, Any], png: Path, min_score: float) -> Path:
-    from .plots import _figure, _save
-
-    hist = report["score_histogram"]
-    keys = list(hist)
-    fig = _figure((7.0, 3.8))
-    ax = fig.add_subplot()
-    colors = ["C2" if k != "unparsable" and float(k) >= min_score else "C7" for k in keys]
-    bars = ax.bar(keys, [hist[k] for k in keys], color=colors)
-    ax.bar_label(bars, padding=2, fontsize=7)
-    ax.set_xlabel("judge score (green: kept if valid)")
-    ax.set_ylabel("examples")
-    ax.set_title(f"Judge scores: {report['kept']} of {report['processed']} kept")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
-    return _save(fig, png)
 
 
 __all__ = [

@@ -120,11 +120,15 @@ def score_predictions(
 
 
 def write_result(scores: Sequence[DatasetScore], result_file: str | Path) -> list[dict[str, Any]]:
+    """The result rows of `scores`, written as JSON."""
     rows = result_rows(scores)
-    path = Path(result_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_rows(rows, Path(result_file))
     return rows
+
+
+def _write_rows(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(list(rows), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def usage_stats(pred_file: str | Path) -> dict[str, dict[str, float]]:
@@ -251,8 +255,7 @@ def write_reports(
 ) -> dict[str, Path]:
     """result JSON, `<result>.md` and `<result>_f1.png` (this run beside the paper's rows) next to each other."""
     result_file = Path(result_file)
-    result_file.parent.mkdir(parents=True, exist_ok=True)
-    result_file.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_rows(rows, result_file)
     reference, to_plot, source = load_reference(reference_file)
     paths = {"json": result_file, "markdown": result_file.with_suffix(".md")}
     paths["markdown"].write_text(markdown_report(rows, reference, source, meta=meta) + "\n", encoding="utf-8")

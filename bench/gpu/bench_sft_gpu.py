@@ -104,6 +104,16 @@ def step_inputs(lens: list[int], vocab: int, mode: str):
     return {"input_ids": ids.cuda(), "position_ids": pos.cuda(), "labels": labels.cuda()}
 
 
+def failed(shape: str, dist: str, mode: str, liger: bool, ckpt: bool, error: str) -> dict:
+    return {
+        "shape": shape,
+        "lengths": dist,
+        "variant": mode + ("+liger" if liger else ""),
+        "grad_ckpt": ckpt,
+        "error": error,
+    }
+
+
 def run_variant(shape, dist, mode, liger, ckpt, batches, args):
     import torch
 
@@ -180,13 +190,7 @@ def main() -> int:
         try:
             r = run_variant(shape, dist, mode, liger == "1", ckpt == "1", batches, a)
         except torch.cuda.OutOfMemoryError:
-            r = {
-                "shape": shape,
-                "lengths": dist,
-                "variant": mode + ("+liger" if liger == "1" else ""),
-                "grad_ckpt": ckpt == "1",
-                "error": "out of memory",
-            }
+            r = failed(shape, dist, mode, liger == "1", ckpt == "1", "out of memory")
         print("RESULT " + json.dumps(r), flush=True)
         return 0
     has_fa = importlib.util.find_spec("flash_attn") is not None
@@ -214,13 +218,7 @@ def main() -> int:
                     proc = subprocess.run(cmd, capture_output=True, text=True)
                     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
                     if line is None:
-                        r = {
-                            "shape": shape,
-                            "lengths": dist,
-                            "variant": mode + ("+liger" if liger else ""),
-                            "grad_ckpt": ckpt,
-                            "error": f"exit {proc.returncode}: {proc.stderr[-500:]}",
-                        }
+                        r = failed(shape, dist, mode, liger, ckpt, f"exit {proc.returncode}: {proc.stderr[-500:]}")
                     else:
                         r = json.loads(line[len("RESULT ") :])
                     results.append(r)
