@@ -9,7 +9,7 @@ export TORCH_EXTENSIONS_DIR ?= $(CURDIR)/.cache/torch_extensions
 export HF_HUB_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: install test test-fast lint demo bench bench-gpu clean
+.PHONY: install install-gpu test test-fast lint demo bench bench-gpu clean
 
 install: $(STAMP)
 
@@ -21,6 +21,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PIP) uninstall -y -q torchvision torchaudio torchcodec || true
 	$(PIP) install -q -e . --no-deps
 	touch $(STAMP)
+
+# On a CUDA machine: the core stack, vLLM, Liger, then flash-attn compiled against the installed torch.
+FLASH_ATTN_VERSION := 2.8.3.post2
+install-gpu:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip ninja
+	$(PIP) install -r requirements-gpu.txt
+	$(PIP) install -e . --no-deps
+	MAX_JOBS=$${MAX_JOBS:-8} $(PIP) install flash-attn==$(FLASH_ATTN_VERSION) --no-build-isolation
 
 test: install
 	$(PY) -m pytest

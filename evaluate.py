@@ -16,7 +16,13 @@ Generations are appended to the predictions file (default: `predictions.jsonl` b
 order as they finish, one `{"dataset", "index", "completion", "reasoning_content"?, "completion_tokens",
 "latency_s"}` line each. Run the same command after an interruption and only the missing examples are generated.
 
-Outputs beside `--result_file`: the JSON rows (P/R/F1, counts, per-type scores, parse statuses, mean completion tokens
+Prompts: the prompt spec recorded in the model's directory by `sft.py`/`grpo.py` (template, schema order, source
+line) unless `--prompt_template` (a template file, or the directory of a model whose recorded spec to use),
+`--schema_order` or `--add_source` say otherwise; without either, the project's template with types sorted.
+Decoding defaults are the paper's: greedy, 4096 new tokens, stop at the chat template's end-of-turn token.
+
+Outputs beside `--result_file`: the JSON (`{"meta": {...}, "rows": [...]}`: the run's settings, prompt template path
+and hash, schema order; per dataset P/R/F1, counts, per-type scores, parse statuses, mean completion tokens
 and latency), `<result>.md` (the tables, the paper's Table 1 rows beside this run, per-type scores, cost per example)
 and `<result>_f1.png` (per-dataset F1 bars with the paper's rows). Protocols: `paper` reproduces the reference
 implementation; `default` adds the alias map, keeps and reports gold types missing from labels.json, and parses
@@ -60,7 +66,13 @@ class EvalArguments:
     keep_uninformative: bool = field(
         default=False, metadata={"help": "Default protocol: keep misc/else/... gold types."}
     )
-    add_source: bool = field(default=False, metadata={"help": "Name the source dataset in the prompt."})
+    prompt_template: str | None = field(
+        default=None, metadata={"help": "Template file, or a model dir with a recorded prompt (default: the model's)."}
+    )
+    schema_order: str | None = field(
+        default=None, metadata={"help": "sorted | given (default: the model's, else sorted)."}
+    )
+    add_source: bool | None = field(default=None, metadata={"help": "Name the source dataset in the prompt."})
     reference_file: str | None = field(
         default=None, metadata={"help": "Published rows to show beside the result (default: the paper's Table 1)."}
     )
@@ -77,12 +89,16 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
             protocol = get_protocol(args.protocol, args.alias_file, not args.keep_uninformative)
         pred_file = Path(args.predictions_file) if args.predictions_file else None
         splits = load_splits(args.base_path, names, args.split, args.limit)  # a missing folder fails before any model
+        prompt = None
         if gen.model:
             from reasoning_ner.generation import generate_to_file
             from reasoning_ner.labels import LabelPolicy
+            from reasoning_ner.prompts import resolve_prompt
 
+            local = gen.model if gen.backend != "openai" else None
+            prompt = resolve_prompt(args.prompt_template, args.schema_order, args.add_source, local)
             pred_file = pred_file or Path(args.result_file).with_name("predictions.jsonl")
-            items = generation_items(splits, LabelPolicy.default(), args.add_source)
+            items = generation_items(splits, LabelPolicy.default(), prompt)
             backend = gen.make_backend()
             generate_to_file(backend, items, pred_file, gen.decoding())
         if pred_file is None:
@@ -93,9 +109,16 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
         usage = usage_stats(pred_file)
         for r in rows:
             r.update(usage.get(r["dataset"], {}))
-        meta = {"predictions": str(pred_file), "protocol": protocol.name, "split": args.split}
+        meta = {
+            "predictions": str(pred_file),
+            "protocol": protocol.name,
+            "base_path": str(args.base_path),
+            "datasets": names,
+            "split": args.split,
+        }
         if gen.model:
             meta.update(model=gen.model, backend=gen.backend, max_new_tokens=gen.max_new_tokens)
+            meta.update(temperature=gen.temperature, prompt=prompt.record())
         if args.limit:
             meta["limit"] = args.limit
         paths = write_reports(rows, args.result_file, args.reference_file, meta, plot=args.plot)

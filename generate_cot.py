@@ -54,6 +54,7 @@ class CotArguments:
     split: str = field(default="train", metadata={"help": "instructuie: which split."})
     output: str = field(default="outputs/cot/ner_cot.jsonl")
     limit: int | None = field(default=None, metadata={"help": "Only the first N examples (dry run)."})
+    schema_order: str = field(default="sorted", metadata={"help": "sorted | given: type order in prompts and output."})
     # teacher
     teacher_model: str | None = field(default=None)
     api_base: str | None = field(default=None, metadata={"help": "Teacher endpoint, e.g. https://api.deepseek.com/v1"})
@@ -99,7 +100,7 @@ def main(a: CotArguments) -> int:
             teacher_extra=_json_arg(a.teacher_extra_body, "teacher_extra_body"),
             judge_extra=_json_arg(a.judge_extra_body, "judge_extra_body"),
         )
-        inputs = read_cot_inputs(a.input, a.input_format, a.split, a.limit)
+        inputs = read_cot_inputs(a.input, a.input_format, a.split, a.limit, a.schema_order)
         client = dict(timeout=a.request_timeout, max_retries=a.max_retries)
         teacher = ChatClient(a.api_base, a.teacher_model, a.api_key_env, **client)
         teacher.check()

@@ -12,7 +12,9 @@ end], ...], "match": "exact"|"fuzzy"|"unaligned", "aligned", "in_schema"}], "par
 `reasoning_ner/predict.py` for the alignment rules). Texts longer than `--window_chars` are split at sentence ends.
 
 With `--output`, raw generations go to `<output>.generations.jsonl` as they finish, so an interrupted run started
-again only generates what is missing; the output file is then written from them. Backends and decoding flags are the
+again only generates what is missing; the output file is then written from them, and `<output>.meta.json` records the
+model, decoding and prompt settings (template path and hash, schema order). The prompt is the one recorded in the
+model's directory unless `--prompt_template` / `--schema_order` say otherwise. Backends and decoding flags are the
 same as evaluate.py's (`--backend vllm|openai|hf`, ...).
 """
 
@@ -30,7 +32,7 @@ from reasoning_ner.data import DataError
 from reasoning_ner.generation import GenerationArguments, Item, generate_to_file
 from reasoning_ner.labels import LabelPolicy
 from reasoning_ner.predict import WindowOutput, assemble, split_windows
-from reasoning_ner.prompts import render_prompt
+from reasoning_ner.prompts import resolve_prompt
 
 
 @dataclass
@@ -41,6 +43,12 @@ class PredictArguments:
     output: str | None = field(default=None, metadata={"help": "Output JSONL (default: stdout)."})
     window_chars: int = field(default=2000, metadata={"help": "Longest text prompted at once, in characters."})
     return_reasoning: bool = field(default=False, metadata={"help": "Add the model's reasoning to each output."})
+    prompt_template: str | None = field(
+        default=None, metadata={"help": "Template file, or a model dir with a recorded prompt (default: the model's)."}
+    )
+    schema_order: str | None = field(
+        default=None, metadata={"help": "sorted | given (default: the model's, else sorted)."}
+    )
 
 
 def _labels(value, where: str) -> list[str]:
@@ -93,12 +101,15 @@ def main(args: PredictArguments, gen: GenerationArguments) -> int:
     try:
         records = read_inputs(args)
         policy = LabelPolicy.default()
+        prompt = resolve_prompt(
+            args.prompt_template, args.schema_order, None, gen.model if gen.backend != "openai" else None
+        )
         items, windows = [], []  # windows[k] = (record number, offset, window text)
         for r, rec in enumerate(records):
             # the user's labels, each normalised as in training (lower-case, alias map); none dropped
             schema = list(dict.fromkeys(policy.canonical(lab) for lab in rec["labels"]))
             for offset, chunk in split_windows(rec["text"], args.window_chars):
-                items.append(Item("predict", len(windows), [{"role": "user", "content": render_prompt(chunk, schema)}]))
+                items.append(Item("predict", len(windows), prompt.messages(chunk, schema)))
                 windows.append((r, offset, chunk))
         tmp = None
         if args.output:
@@ -134,7 +145,13 @@ def main(args: PredictArguments, gen: GenerationArguments) -> int:
         if tmp is not None:
             tmp.cleanup()
     if args.output:
-        print(f"{len(records)} texts, {len(windows)} windows -> {args.output}", file=sys.stderr)
+        meta = {"model": gen.model, "backend": gen.backend, "max_new_tokens": gen.max_new_tokens}
+        meta |= {"temperature": gen.temperature, "prompt": prompt.record(), "window_chars": args.window_chars}
+        Path(args.output + ".meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        print(
+            f"{len(records)} texts, {len(windows)} windows -> {args.output} (settings: {args.output}.meta.json)",
+            file=sys.stderr,
+        )
     return 0
 
 

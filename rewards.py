@@ -1,28 +1,34 @@
 """GRPO rewards of ReasoningNER — the registry `grpo.py` selects from, and verl's `compute_score`.
 
 Implementation and the exact definitions live in `reasoning_ner/rewards.py`; this top-level module is what a verl
-config points at (`custom_reward_function.path=rewards.py`, `name=compute_score`) and what recipes name:
+config points at (`custom_reward_function.path=rewards.py`, `name=compute_score`, or `name=compute_score_paper` for the
+authors' F1-only reward) and what recipes name:
 
     reward_funcs: [f1, schema]
     reward_weights: [10.0, 1.0]
+    reward_parser: paper          # or lenient
 """
 
 from reasoning_ner.rewards import (  # noqa: F401
     REWARD_RANGES,
     REWARD_REGISTRY,
-    EmptyGoldPolicy,
+    REWARDS,
     compute_score,
+    compute_score_paper,
     f1_reward,
     get_reward_funcs,
+    register_reward,
     schema_reward,
 )
 
 __all__ = [
+    "REWARDS",
     "REWARD_RANGES",
     "REWARD_REGISTRY",
-    "EmptyGoldPolicy",
     "compute_score",
+    "compute_score_paper",
     "f1_reward",
     "get_reward_funcs",
+    "register_reward",
     "schema_reward",
 ]

@@ -38,7 +38,7 @@ SAMPLE = ROOT / "data" / "sample" / "ner_cot.jsonl"
 def build_trainer(model: str, ds, out: Path, num_proc: int):
     from trl import ModelConfig, SFTConfig, SFTTrainer
 
-    from reasoning_ner.training import end_of_turn_token, load_tokenizer
+    from reasoning_ner.training import load_tokenizer, set_sft_eos
 
     args = SFTConfig(
         output_dir=str(out),
@@ -51,7 +51,7 @@ def build_trainer(model: str, ds, out: Path, num_proc: int):
         disable_tqdm=True,
     )
     tokenizer = load_tokenizer(ModelConfig(model_name_or_path=model), args)
-    args.eos_token = end_of_turn_token(tokenizer)  # as sft.py does for base models
+    set_sft_eos(tokenizer, args)  # the EOS choice of sft.py
     return SFTTrainer(model=model, args=args, train_dataset=ds, processing_class=tokenizer)
 
 

@@ -57,6 +57,7 @@ class ChatResult:
     latency_s: float
     finish_reason: str | None = None
     retries: int = 0
+    prompt_token_ids: list[int] | None = None  # vLLM returns them when the request sets `return_token_ids`
 
 
 @dataclass
@@ -180,6 +181,7 @@ class ChatClient:
             latency_s=latency,
             finish_reason=choice.get("finish_reason"),
             retries=retries,
+            prompt_token_ids=data.get("prompt_token_ids"),
         )
 
 

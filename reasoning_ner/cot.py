@@ -87,8 +87,11 @@ def _from_example(ex: Example, has_gold: bool = True) -> CotInput:
     return CotInput(str(ex.id), ex.dataset, ex.sentence, schema, ex.answer() if has_gold else None)
 
 
-def read_cot_inputs(path: str | Path, fmt: str, split: str = "train", limit: int | None = None) -> list[CotInput]:
-    """Examples to annotate. `jsonl`: `{sentence, schema, entities?, id|guid?, dataset?}` per line (entities as a list
+def read_cot_inputs(
+    path: str | Path, fmt: str, split: str = "train", limit: int | None = None, schema_order: str = "sorted"
+) -> list[CotInput]:
+    """Examples to annotate, each schema in `schema_order` (`sorted`, as the NER prompt of every stage puts it, or
+    `given`): the order the teacher and judge see and the output records keep. `jsonl`: `{sentence, schema, entities?, id|guid?, dataset?}` per line (entities as a list
     of `{text|name, label|type}` or a `{type: [mentions]}` dict); `instructuie`: a dataset folder (`labels.json` +
     `<split>.json`); `uniner`: a UniNER / Pile-NER conversation file (schema = every type asked about the passage)."""
     path = Path(path)
@@ -130,6 +133,10 @@ def read_cot_inputs(path: str | Path, fmt: str, split: str = "train", limit: int
         seen[x.id] = i
         if not x.schema:
             raise DataError(path, i, "schema", "empty: no entity types to annotate")
+        if schema_order == "sorted":
+            x.schema = sorted(x.schema)
+        elif schema_order != "given":
+            raise ValueError(f"schema_order must be sorted or given, not {schema_order!r}")
     return out[:limit] if limit is not None else out
 
 

@@ -255,11 +255,12 @@ def write_ner_cot(path: str | Path, examples: Iterable[Example]) -> int:
 # ----------------------------------------------------------------------------------------------------------------------
 # InstructUIE
 
-_SAMPLE_SUFFIX = re.compile(r"_sample_\d+$")
+_SAMPLE_SUFFIX = re.compile(r"_sample_[0-9]+")
 
 
 def source_name(folder_name: str) -> str:
-    """The source dataset name of an InstructUIE folder: `Ontonotes_sample_30000` -> `Ontonotes`."""
+    """The source dataset name of an InstructUIE folder, every `_sample_N` removed (as the reference does):
+    `Ontonotes_sample_30000` -> `Ontonotes`."""
     return _SAMPLE_SUFFIX.sub("", folder_name)
 
 

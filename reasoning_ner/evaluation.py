@@ -32,17 +32,17 @@ def load_splits(
     return splits
 
 
-def generation_items(splits: Sequence[DatasetSplit], policy, add_source: bool = False):
-    """One chat prompt per test example: the dataset's schema under the label policy, and the sentence."""
+def generation_items(splits: Sequence[DatasetSplit], policy, prompt):
+    """One chat prompt per test example under a `PromptSpec`: the dataset's schema under the label policy (in the
+    spec's order), the sentence, and the source dataset when the spec names it."""
+    from .data import source_name
     from .generation import Item
-    from .prompts import render_prompt
 
     items = []
     for s in splits:
         schema = policy.schema(s.labels)
         for i, ex in enumerate(s.examples):
-            prompt = render_prompt(ex.sentence, schema, s.name if add_source else None)
-            items.append(Item(s.name, i, [{"role": "user", "content": prompt}]))
+            items.append(Item(s.name, i, prompt.messages(ex.sentence, schema, source_name(s.name))))
     return items
 
 
@@ -119,16 +119,35 @@ def score_predictions(
     return [score_dataset(s, preds[s.name], proto) for s in splits]
 
 
-def write_result(scores: Sequence[DatasetScore], result_file: str | Path) -> list[dict[str, Any]]:
-    """The result rows of `scores`, written as JSON."""
+def write_result(
+    scores: Sequence[DatasetScore], result_file: str | Path, meta: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """The result rows of `scores`, written as JSON (`{"meta": ..., "rows": [...]}`)."""
     rows = result_rows(scores)
-    _write_rows(rows, Path(result_file))
+    _write_rows(rows, Path(result_file), meta)
     return rows
 
 
-def _write_rows(rows: Sequence[dict[str, Any]], path: Path) -> None:
+def _write_rows(rows: Sequence[dict[str, Any]], path: Path, meta: dict[str, Any] | None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(list(rows), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    doc = {"meta": meta or {}, "rows": list(rows)}
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def load_result(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """(rows, meta) of a result JSON; a bare list of rows (files written before meta was recorded) has empty meta."""
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise DataError(path, None, None, "result file not found") from None
+    except json.JSONDecodeError as e:
+        raise DataError(path, None, None, f"invalid JSON at line {e.lineno}: {e.msg}") from None
+    if isinstance(doc, list):
+        return doc, {}
+    if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
+        raise DataError(path, None, "rows", "expected {'meta': ..., 'rows': [...]} or a list of rows")
+    return doc["rows"], doc.get("meta") or {}
 
 
 def usage_stats(pred_file: str | Path) -> dict[str, dict[str, float]]:
@@ -187,6 +206,8 @@ def markdown_report(
     scores, parse failures, and token/latency cost per example."""
     out = [f"# {title}", ""]
     for k, v in (meta or {}).items():
+        if isinstance(v, dict):
+            v = ", ".join(f"{a}={b}" for a, b in v.items())
         out.append(f"- {k}: `{v}`")
     if meta:
         out.append("")
@@ -255,7 +276,7 @@ def write_reports(
 ) -> dict[str, Path]:
     """result JSON, `<result>.md` and `<result>_f1.png` (this run beside the paper's rows) next to each other."""
     result_file = Path(result_file)
-    _write_rows(rows, result_file)
+    _write_rows(rows, result_file, meta)
     reference, to_plot, source = load_reference(reference_file)
     paths = {"json": result_file, "markdown": result_file.with_suffix(".md")}
     paths["markdown"].write_text(markdown_report(rows, reference, source, meta=meta) + "\n", encoding="utf-8")
@@ -280,6 +301,7 @@ __all__ = [
     "generation_items",
     "load_predictions",
     "load_reference",
+    "load_result",
     "load_splits",
     "markdown_report",
     "markdown_table",

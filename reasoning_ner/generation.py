@@ -1,11 +1,15 @@
 """Generation for evaluation and prediction: backends and a resumable driver.
 
 Every backend takes chat messages (the project prompt as the user turn), renders them with the model's own chat
-template, and returns one `Generation` (text, completion tokens, latency) per prompt.
+template, and returns one `Generation` (text, completion tokens, latency) per prompt. Defaults are the paper's
+evaluation: greedy decoding, 4096 new tokens, generation stopped at the chat template's end-of-turn token.
 
 * `HFBackend` — transformers `generate`, batched with left padding; runs on CPU.
 * `VLLMBackend` — the vLLM offline engine (the paper's setup): prefix caching, `max_model_len`, tensor parallelism;
   each batch handed to the engine at once and scheduled by it.
+* Both local backends send the same prompt token ids (`prompts.chat_prompt_ids`: the template rendered and tokenized
+  in one step, so a BOS the template writes is never added twice) and stop at the end-of-turn token as well as the
+  model's EOS.
 * `OpenAIBackend` — any OpenAI-compatible chat endpoint (`reasoning_ner.api.ChatClient`): bounded concurrency, retries
   with backoff, a per-request timeout, the key from an environment variable, `reasoning_content` kept. The server
   applies the model's chat template; the thinking switch is sent as `chat_template_kwargs` (vLLM) when set.
@@ -40,7 +44,7 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class DecodingConfig:
-    max_new_tokens: int = 1024
+    max_new_tokens: int = 4096
     temperature: float = 0.0  # 0 = greedy
     top_p: float = 1.0
     batch_size: int = 8
@@ -56,6 +60,8 @@ class Generation:
     latency_s: float
     reasoning_content: str | None = None
     error: str | None = None
+    prompt_tokens: int | None = None
+    prompt_token_ids: list[int] | None = None  # what the model was given (kept in memory, not written)
 
 
 @dataclass
@@ -63,6 +69,19 @@ class Item:
     dataset: str
     index: int
     messages: list[dict]
+
+
+def stop_token_ids(tokenizer: Any, eos: int | list[int] | None) -> set[int]:
+    """The ids generation stops on: the model's EOS id(s) and the chat template's end-of-turn token."""
+    from .prompts import end_of_turn_token
+
+    ids = set([eos] if isinstance(eos, int) else (eos or []))
+    eot = end_of_turn_token(tokenizer)
+    if eot is not None:
+        ids.add(tokenizer.convert_tokens_to_ids(eot))
+    if tokenizer.eos_token_id is not None:
+        ids.add(tokenizer.eos_token_id)
+    return ids
 
 
 class HFBackend:
@@ -80,13 +99,16 @@ class HFBackend:
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = AutoModelForCausalLM.from_pretrained(model, dtype=dtype, trust_remote_code=trust_remote_code)
         self.model.to(self.device).eval()
+        self.stop_ids = stop_token_ids(self.tokenizer, self.model.generation_config.eos_token_id)
 
     def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
-        from .prompts import chat_prompt
+        from .prompts import chat_prompt_ids
 
-        texts = [chat_prompt(self.tokenizer, m, cfg.enable_thinking) for m in batch]
-        enc = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.device)
+        ids = [chat_prompt_ids(self.tokenizer, m, cfg.enable_thinking) for m in batch]
+        enc = self.tokenizer.pad({"input_ids": ids}, return_tensors="pt", padding=True).to(self.device)
+        eos = self.stop_ids
         kwargs: dict[str, Any] = {"max_new_tokens": cfg.max_new_tokens, "pad_token_id": self.tokenizer.pad_token_id}
+        kwargs["eos_token_id"] = sorted(eos)
         if cfg.temperature > 0:
             kwargs.update(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p)
         else:
@@ -96,8 +118,6 @@ class HFBackend:
             out = self.model.generate(**enc, **kwargs)
         latency = (time.perf_counter() - t0) / max(1, len(batch))
         new = out[:, enc["input_ids"].shape[1] :]
-        eos = self.model.generation_config.eos_token_id
-        eos = set([eos] if isinstance(eos, int) else (eos or []))
         gens = []
         for row in new.tolist():
             n = len(row)
@@ -105,7 +125,10 @@ class HFBackend:
                 if t in eos:
                     n = i + 1
                     break
-            gens.append(Generation(self.tokenizer.decode(row[:n], skip_special_tokens=True), n, latency))
+            text = self.tokenizer.decode(row[:n], skip_special_tokens=True)
+            gens.append(
+                Generation(text, n, latency, prompt_tokens=len(ids[len(gens)]), prompt_token_ids=ids[len(gens)])
+            )
         return gens
 
 
@@ -138,23 +161,36 @@ class VLLMBackend:
             seed=seed,
         )
         self.tokenizer = self.llm.get_tokenizer()
+        self.stop_ids = stop_token_ids(self.tokenizer, self.llm.llm_engine.model_config.hf_config.eos_token_id)
 
     def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
-        from vllm import SamplingParams
+        from vllm import SamplingParams, TokensPrompt
 
-        from .prompts import chat_prompt
+        from .prompts import chat_prompt_ids
 
-        prompts = [chat_prompt(self.tokenizer, m, cfg.enable_thinking) for m in batch]
+        prompts = [
+            TokensPrompt(prompt_token_ids=chat_prompt_ids(self.tokenizer, m, cfg.enable_thinking)) for m in batch
+        ]
         sp = SamplingParams(
             max_tokens=cfg.max_new_tokens,
             temperature=cfg.temperature,
             top_p=cfg.top_p if cfg.temperature > 0 else 1.0,
             seed=cfg.seed,
+            stop_token_ids=sorted(self.stop_ids),
         )
         t0 = time.perf_counter()
         outs = self.llm.generate(prompts, sp, use_tqdm=False)
         latency = (time.perf_counter() - t0) / max(1, len(batch))
-        return [Generation(o.outputs[0].text, len(o.outputs[0].token_ids), latency) for o in outs]
+        return [
+            Generation(
+                o.outputs[0].text,
+                len(o.outputs[0].token_ids),
+                latency,
+                prompt_tokens=len(o.prompt_token_ids),
+                prompt_token_ids=list(o.prompt_token_ids),
+            )
+            for o in outs
+        ]
 
 
 class OpenAIBackend:
@@ -207,7 +243,14 @@ class OpenAIBackend:
             return Generation("", 0, 0.0, error=str(e))
         with self._lock:
             self._ok += 1
-        return Generation(r.content, r.completion_tokens, r.latency_s, r.reasoning)
+        return Generation(
+            r.content,
+            r.completion_tokens,
+            r.latency_s,
+            r.reasoning,
+            prompt_tokens=r.prompt_tokens,
+            prompt_token_ids=r.prompt_token_ids,
+        )
 
     def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
         return [g for _, g in self.stream([Item("", i, m) for i, m in enumerate(batch)], cfg)]
@@ -227,6 +270,10 @@ def make_backend(name: str, model: str, **kwargs: Any):
     """`hf`, `vllm` or `openai`; keyword arguments a backend does not take are ignored (one flag set for all)."""
     if name not in BACKENDS:
         raise ValueError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
+    if name in ("hf", "vllm"):
+        from .lora import require_full_model
+
+        require_full_model(model, f"the {name} backend")
     if name == "hf":
         kwargs = {k: kwargs[k] for k in ("dtype", "device", "trust_remote_code") if k in kwargs}
     if name == "openai" and not kwargs.get("api_base"):
@@ -240,7 +287,7 @@ class GenerationArguments:
 
     model: str | None = field(default=None, metadata={"help": "Model path or hub id; for openai, the served name."})
     backend: str = field(default="vllm", metadata={"help": "vllm (offline engine), openai (HTTP endpoint) or hf."})
-    max_new_tokens: int = field(default=2048, metadata={"help": "Completion budget (reasoning + answer)."})
+    max_new_tokens: int = field(default=4096, metadata={"help": "Completion budget (reasoning + answer); paper 4096."})
     temperature: float = field(default=0.0, metadata={"help": "0 = greedy."})
     top_p: float = field(default=1.0)
     seed: int | None = field(default=None)
@@ -337,6 +384,8 @@ def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg:
                 rec["reasoning_content"] = g.reasoning_content
             if g.error is not None:
                 rec["error"] = g.error
+            if g.prompt_tokens is not None:
+                rec["prompt_tokens"] = g.prompt_tokens
             rec.update(completion_tokens=g.completion_tokens, latency_s=round(g.latency_s, 4))
             f.write(json.dumps(rec, ensure_ascii=False) + "\n")
             f.flush()

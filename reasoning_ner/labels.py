@@ -20,6 +20,8 @@ from .paths import CONFIG_DIR
 UNINFORMATIVE_TYPES: frozenset[str] = frozenset(
     {"misc", "else", "other", "others", "na", "n a", "n/a", "nan", "empty", ""}
 )
+# The reference implementation's list (its labels are lower-cased and stripped before the check).
+PAPER_UNINFORMATIVE_TYPES: frozenset[str] = frozenset({"na", "n a", "misc", "else", "other", "nan", ""})
 DEFAULT_ALIAS_FILE = CONFIG_DIR / "labels" / "aliases.yaml"
 
 
@@ -60,8 +62,8 @@ class LabelPolicy:
 
     @classmethod
     def paper(cls) -> LabelPolicy:
-        """The reference implementation: lower-case only, drop uninformative types, no alias map."""
-        return cls(aliases={})
+        """The reference implementation: lower-case only, drop its uninformative types, no alias map."""
+        return cls(uninformative=PAPER_UNINFORMATIVE_TYPES, aliases={})
 
     def canonical(self, label: str) -> str:
         try:

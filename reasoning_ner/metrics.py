@@ -10,8 +10,8 @@ whitespace (applied in that order).
 Two protocols:
 
 * `paper` — reproduces the reference implementation: gold types are lower-cased, gold entities whose type is not in
-  the dataset's `labels.json` or is uninformative (misc, else, ...) are dropped; predicted types are lower-cased but not
-  filtered; completions are parsed with `parse_completion_paper`.
+  the dataset's `labels.json` or is uninformative (the reference's list: na, n a, misc, else, other, nan, empty) are
+  dropped; predicted types are lower-cased and stripped but not filtered; completions are parsed with `parse_completion_paper`.
 * `default` — the alias map (`config/labels/aliases.yaml`) is applied to gold and predicted types; uninformative gold
   types are dropped; gold entities whose type is not in `labels.json` are kept and reported (`unknown_gold_types`);
   completions are parsed with the lenient `parse_completion`.
@@ -47,14 +47,13 @@ class Protocol:
     policy: LabelPolicy
     parser: Callable[[Any], ParseResult]
     drop_unknown_gold: bool
-    # Type normalisation of predictions: paper lower-cases only, the default also strips and applies aliases.
-    paper_pred_types: bool = False
+    # Type normalisation, the same for gold and predictions: `paper` lower-cases and strips only (the reference's
+    # rule); the default also collapses inner whitespace and applies the alias map.
+    lowercase_types_only: bool = False
 
-    def pred_type(self, label: str) -> str:
-        return label.lower() if self.paper_pred_types else self.policy.canonical(label)
-
-    def gold_type(self, label: str) -> str:
-        return label.lower() if self.paper_pred_types else self.policy.canonical(label)
+    def type_key(self, label: str) -> str:
+        """The normalised form of an entity type (gold or predicted) under this protocol."""
+        return label.lower().strip() if self.lowercase_types_only else self.policy.canonical(label)
 
 
 def get_protocol(name: str = "default", alias_file: str | None = None, drop_uninformative: bool = True) -> Protocol:
@@ -84,10 +83,10 @@ def gold_pairs(
     """The gold set of one sentence under a protocol. Unknown (kept) gold types are counted into `unknown`."""
     policy = protocol.policy
     if known is None:
-        known = {protocol.gold_type(lab) for lab in labels}
+        known = {protocol.type_key(lab) for lab in labels}
     out: set[Pair] = set()
     for e in example.entities:
-        typ = protocol.gold_type(e.label)
+        typ = protocol.type_key(e.label)
         if policy.is_uninformative(typ):
             continue
         if typ not in known:
@@ -102,10 +101,10 @@ def gold_pairs(
 def gold_answer(example: Example, labels: Iterable[str], protocol: Protocol) -> dict[str, list[str]]:
     """The gold answer a perfect model would write under a protocol (its gold set as `{type: [mentions]}`)."""
     policy = protocol.policy
-    known = {protocol.gold_type(lab) for lab in labels}
+    known = {protocol.type_key(lab) for lab in labels}
     out: dict[str, list[str]] = {}
     for e in example.entities:
-        typ = protocol.gold_type(e.label)
+        typ = protocol.type_key(e.label)
         if policy.is_uninformative(typ) or (protocol.drop_unknown_gold and typ not in known):
             continue
         bucket = out.setdefault(typ, [])
@@ -115,7 +114,7 @@ def gold_answer(example: Example, labels: Iterable[str], protocol: Protocol) -> 
 
 
 def pred_pairs(entities: dict[str, list[str]], protocol: Protocol) -> set[Pair]:
-    return {(normalize_mention(m), protocol.pred_type(t)) for t, ms in entities.items() for m in ms}
+    return {(normalize_mention(m), protocol.type_key(t)) for t, ms in entities.items() for m in ms}
 
 
 @dataclass
@@ -181,7 +180,7 @@ def score_dataset(split: DatasetSplit, completions: Sequence[Any], protocol: Pro
         raise ValueError(f"{split.name}: {len(completions)} completions for {len(split.examples)} examples")
     counts, status, unknown = Counts(), Counter(), Counter()
     t_gold, t_pred, t_match = Counter(), Counter(), Counter()
-    known = {protocol.gold_type(lab) for lab in split.labels}
+    known = {protocol.type_key(lab) for lab in split.labels}
     n_unparsed = 0
     for ex, completion in zip(split.examples, completions, strict=True):
         res = protocol.parser(completion)

@@ -15,11 +15,20 @@ Two parsers, one per evaluation protocol:
        objects. Non-string mentions are ignored.
     It never raises and its time is linear in the input (one bracket-matching pass, a bounded number of JSON tries).
 
-`parse_completion_paper` (the reference implementation's rule, for the `paper` protocol)
-    Remove complete `<think>...</think>` blocks, then any stray `<think>`/`</think>` tag; take the content of the
-    first `<answer>...</answer>` if present, else of the first ```json fence if present; the remaining stripped text
-    must be, as a whole, a JSON object whose `entities` maps types to lists (non-string mentions and non-list values
-    ignored). Anything else is an empty prediction.
+`parse_completion_paper` (the reference implementation's rule, for the `paper` protocol and `reward_parser: paper`)
+    1. If the text contains a think tag: remove every complete `<think>...</think>` block (shortest match, left to
+       right), then every remaining `<think>` and `</think>` tag.
+    2. If `<answer>` occurs: the content of the first `<answer>...</answer>` if there is one, else the text with the
+       `<answer>`/`</answer>` tags removed.
+    3. Then, if ```` ```json ```` occurs in what is left: the content of the first ```` ```json ... ``` ```` fence (an
+       unterminated fence is a `wrong_structure` failure; the reference raises there). Steps 2 and 3 apply one after the
+       other, as in the reference.
+    4. The stripped rest must be, as a whole, valid JSON, else `invalid_json` (or `no_answer` when empty). A value that is
+       not an object, or an object without `entities`, is a valid *empty* answer (status `ok`).
+    5. `entities` must be an object whose values are iterable, else `wrong_structure` (the reference raises); every
+       string item of a value is a mention. As in the reference, a string value counts character by character and an
+       object value by its keys; other items are ignored.
+    Equality with the reference's rules is tested against an independent rendering of them (`tests/test_parsing.py`).
 
 Both return a `ParseResult(entities, status, reasoning)`; `status` is one of `ok`, `no_answer`, `invalid_json`,
 `wrong_structure`, so callers can count failures. Types are returned as written; callers normalise them.
@@ -248,36 +257,52 @@ def parse_completion(text: Any) -> ParseResult:
         return ParseResult({}, ParseStatus.INVALID_JSON, None)
 
 
+def _paper_answer_text(text: str) -> str | None:
+    """Steps 1-3 of the paper parser: the stripped answer text, or None for an unterminated ```json fence."""
+    if THINK_OPEN in text or THINK_CLOSE in text:
+        text = _remove_complete_blocks(text, THINK_OPEN, THINK_CLOSE)[0]
+        text = text.replace(THINK_OPEN, "").replace(THINK_CLOSE, "")
+    a = text.find(ANSWER_OPEN)
+    if a >= 0:
+        b = text.find(ANSWER_CLOSE, a + len(ANSWER_OPEN))
+        if b >= 0:
+            text = text[a + len(ANSWER_OPEN) : b]
+        else:
+            text = text.replace(ANSWER_OPEN, "").replace(ANSWER_CLOSE, "")
+    a = text.find("```json")
+    if a >= 0:
+        b = text.find("```", a + 7)
+        if b < 0:
+            return None
+        text = text[a + 7 : b]
+    return text.strip()
+
+
 def parse_completion_paper(text: Any) -> ParseResult:
     """The reference implementation's parsing rule (see module docstring). Never raises."""
     try:
         if not isinstance(text, str):
             return ParseResult(status=ParseStatus.NO_ANSWER)
-        rest, thoughts = _remove_complete_blocks(text, THINK_OPEN, THINK_CLOSE)
-        rest = rest.replace(THINK_OPEN, "").replace(THINK_CLOSE, "")
-        a = rest.find(ANSWER_OPEN)
-        b = rest.find(ANSWER_CLOSE, a + len(ANSWER_OPEN)) if a >= 0 else -1
-        if a >= 0 and b >= 0:
-            rest = rest[a + len(ANSWER_OPEN) : b]
-        else:
-            a = rest.find("```json")
-            b = rest.find("```", a + 7) if a >= 0 else -1
-            if a >= 0 and b >= 0:
-                rest = rest[a + 7 : b]
-        rest = rest.strip()
-        reasoning = "\n".join(t.strip() for t in thoughts) or None
+        reasoning = "\n".join(t.strip() for t in _remove_complete_blocks(text, THINK_OPEN, THINK_CLOSE)[1]) or None
+        rest = _paper_answer_text(text)
+        if rest is None:
+            return ParseResult({}, ParseStatus.WRONG_STRUCTURE, reasoning)
         if not rest:
             return ParseResult({}, ParseStatus.NO_ANSWER, reasoning)
         try:
             obj = json.loads(rest)
         except (ValueError, RecursionError):
             return ParseResult({}, ParseStatus.INVALID_JSON, reasoning)
-        if not isinstance(obj, dict) or not isinstance(obj.get("entities"), dict):
+        if not isinstance(obj, dict):
+            return ParseResult({}, ParseStatus.OK, reasoning)
+        ents = obj.get("entities", {})
+        if not isinstance(ents, dict):
             return ParseResult({}, ParseStatus.WRONG_STRUCTURE, reasoning)
         out: dict[str, list[str]] = {}
-        for k, v in obj["entities"].items():
-            if isinstance(v, list):
-                out.setdefault(str(k), []).extend(m for m in v if isinstance(m, str))
+        for k, v in ents.items():
+            if not isinstance(v, (list, str, dict)):
+                return ParseResult({}, ParseStatus.WRONG_STRUCTURE, reasoning)
+            out.setdefault(k, []).extend(m for m in v if isinstance(m, str))
         return ParseResult(out, ParseStatus.OK, reasoning)
     except Exception:  # pragma: no cover
         return ParseResult({}, ParseStatus.INVALID_JSON, None)

@@ -1,16 +1,25 @@
-"""GRPO data sampling from InstructUIE folders.
+"""GRPO data sampling from InstructUIE folders — the authors' sampler, reimplemented from its description.
 
-Given datasets `d_1..d_k` with `n_i` training examples, a cap `M` and a target size `N`:
+Given dataset folders in config order, a cap `M` (`max_count`; 0 or less: no cap) and a target size `N`:
 
-1. each dataset is capped: `c_i = min(n_i, M)`;
-2. dataset `i` gets `q_i = floor(N * c_i / sum_j c_j)` examples (so the total is at most `N`);
-3. `q_i` examples are drawn without replacement from dataset `i` with `random.Random(seed)` (one generator, datasets
-   in config order), and the output keeps dataset order unless `shuffle` is set.
+1. folders are grouped by source name (`_sample_N` suffix stripped), groups in first-seen order, each group's
+   examples in folder order then file order;
+2. each group is capped: `c_i = min(n_i, M)`;
+3. group `i` gets `q_i = int(N * (c_i / sum_j c_j))` examples (float arithmetic, truncated, as in the reference; the
+   total is at most `N`);
+4. one generator `random.Random(seed)`: for each group in order, the group's **whole** list (all `n_i` examples,
+   not only the capped ones) is shuffled and its first `q_i` are taken;
+5. with `shuffle`, the concatenated selection is shuffled once more with the same generator.
 
-Each drawn example becomes a GRPO record: the conversational `prompt` (the project's user prompt with the dataset's
-schema), the gold `answer` as a JSON string, the `schema`, the source `dataset` name, the `sentence` and an `id`.
-The schema is `labels.json` under the label policy (uninformative types dropped, aliases merged); gold entities whose
-type is not in that schema are left out and counted in the returned statistics.
+With the same folders, dataset list, `num_samples`, `max_count`, `seed` and `shuffle`, this selects the examples the
+authors' `sample_grpo.py` selects, in the same order (tested against an independent rendering of their algorithm).
+One difference: their loader re-seeds Python's global generator with 42 after reading `--seed`, so their `--seed`
+has no effect and every run of theirs uses 42; here `seed` is honoured, and the default 42 gives their list.
+
+Each drawn example becomes a GRPO record: the conversational `prompt` (under a `PromptSpec`), the gold `answer` as a
+JSON string, the `schema`, the source `dataset` name, the `sentence` and an `id` (`<folder>-<split>-<index>`). The
+schema is `labels.json` under the label policy (uninformative types dropped, aliases merged); gold entities whose type
+is not in that schema are left out and counted in the returned statistics.
 """
 
 from __future__ import annotations
@@ -25,13 +34,15 @@ from typing import Any
 
 from .data import DataError, Example, read_instructuie, source_name
 from .labels import LabelPolicy
-from .prompts import render_prompt
+from .prompts import PromptSpec
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass
 class SampleStats:
+    """Per source name: examples available, counted after the cap, drawn."""
+
     available: dict[str, int] = field(default_factory=dict)
     capped: dict[str, int] = field(default_factory=dict)
     drawn: dict[str, int] = field(default_factory=dict)
@@ -39,15 +50,17 @@ class SampleStats:
 
 
 def quotas(sizes: dict[str, int], num_samples: int, max_count: int) -> tuple[dict[str, int], dict[str, int]]:
-    """(capped sizes, per-dataset quotas) following steps 1 and 2 above."""
-    capped = {k: min(v, max_count) for k, v in sizes.items()}
+    """(capped sizes, per-group quotas) following steps 2 and 3 above."""
+    capped = {k: min(v, max_count) if max_count > 0 else v for k, v in sizes.items()}
     total = sum(capped.values())
     if total == 0:
         return capped, {k: 0 for k in sizes}
-    return capped, {k: (num_samples * c) // total for k, c in capped.items()}
+    return capped, {k: int(num_samples * (c / total)) for k, c in capped.items()}
 
 
-def grpo_record(example: Example, schema: list[str], policy: LabelPolicy, stats: SampleStats | None = None) -> dict:
+def grpo_record(
+    example: Example, schema: list[str], policy: LabelPolicy, prompt: PromptSpec, stats: SampleStats | None = None
+) -> dict:
     allowed = set(schema)
     answer: dict[str, list[str]] = {}
     for e in example.entities:
@@ -63,9 +76,9 @@ def grpo_record(example: Example, schema: list[str], policy: LabelPolicy, stats:
             bucket.append(e.text)
     dataset = source_name(example.dataset or "")
     return {
-        "prompt": [{"role": "user", "content": render_prompt(example.sentence, schema)}],
+        "prompt": prompt.messages(example.sentence, schema, dataset),
         "answer": json.dumps({"entities": answer}, ensure_ascii=False),
-        "schema": list(schema),
+        "schema": prompt.order(schema),
         "dataset": dataset,
         "sentence": example.sentence,
         "id": example.id,
@@ -87,28 +100,31 @@ def sample_grpo(
     shuffle: bool = False,
     split: str = "train",
     policy: LabelPolicy | None = None,
+    prompt: PromptSpec | None = None,
 ) -> tuple[list[dict[str, Any]], SampleStats]:
+    """The GRPO records drawn by the algorithm of the module docstring, and the per-source statistics."""
     policy = policy or LabelPolicy.default()
+    prompt = prompt or PromptSpec.from_file()
     stats = SampleStats()
-    splits = {}
+    groups: dict[str, list[tuple[Example, list[str]]]] = {}
     for name in names:
         s = read_instructuie(base_path, name, split)
-        splits[name] = s
-        stats.available[name] = len(s.examples)
-    if not splits:
+        schema = policy.schema(s.labels)
+        for i, ex in enumerate(s.examples):
+            ex.id = f"{name}-{split}-{i}"
+        groups.setdefault(source_name(name), []).extend((ex, schema) for ex in s.examples)
+    if not groups:
         raise DataError(base_path, None, None, "no datasets to sample from")
-    capped, quota = quotas(stats.available, num_samples, max_count)
-    stats.capped = capped
+    stats.available = {src: len(items) for src, items in groups.items()}
+    stats.capped, quota = quotas(stats.available, num_samples, max_count)
     rng = random.Random(seed)
     records: list[dict[str, Any]] = []
-    for name, s in splits.items():
-        schema = policy.schema(s.labels)
-        picked = rng.sample(range(len(s.examples)), quota[name])
-        stats.drawn[name] = len(picked)
-        for i in picked:
-            ex = s.examples[i]
-            ex.id = f"{name}-{split}-{i}"
-            records.append(grpo_record(ex, schema, policy, stats))
+    for src, items in groups.items():
+        order = list(range(len(items)))
+        rng.shuffle(order)
+        picked = order[: quota[src]]
+        stats.drawn[src] = len(picked)
+        records.extend(grpo_record(items[i][0], items[i][1], policy, prompt, stats) for i in picked)
     if shuffle:
         rng.shuffle(records)
     if stats.dropped_gold:

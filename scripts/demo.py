@@ -120,8 +120,10 @@ def main() -> int:
     run("plots", [PY, "scripts/plot_training.py", OUT / "sft", "--out", OUT / "plots" / "sft"], timings)
     run("plots ", [PY, "scripts/plot_training.py", OUT / "grpo", "--out", OUT / "plots" / "grpo"], timings)
 
-    rows = json.loads((OUT / "eval_result.json").read_text())
-    sft_rows = json.loads((OUT / "eval_sft" / "result.json").read_text())
+    from reasoning_ner.evaluation import load_result
+
+    rows, _ = load_result(OUT / "eval_result.json")
+    sft_rows, _ = load_result(OUT / "eval_sft" / "result.json")
     n = sum(r["n_examples"] for r in sft_rows[:-1])
     parsed = n - sum(r["n_unparsed"] for r in sft_rows[:-1])
     timings["total"] = round(time.perf_counter() - t_all, 1)

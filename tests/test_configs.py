@@ -28,8 +28,6 @@ ACC_YAMLS = sorted(ACC_DIR.glob("*.yaml"))
 SHELL_SCRIPTS = sorted([*SCRIPTS.rglob("*.sh"), *SCRIPTS.rglob("*.sbatch")])
 
 SIZES = ["qwen3-8b", "qwen3-1.7b"]
-BASE_MODELS = {"qwen3-8b": "Qwen/Qwen3-8B-Base", "qwen3-1.7b": "Qwen/Qwen3-1.7B-Base"}
-PAPER_GPUS = 8  # one node of 8 GPUs: the effective-batch arithmetic in the SFT recipes assumes it
 # On a CPU-only machine TrainingArguments.__post_init__ refuses bf16 unless use_cpu is set. Overriding use_cpu (and
 # nothing else) after --config keeps every recipe value, bf16 included, while letting __post_init__ run.
 CPU_OVERRIDES = ["--use_cpu", "true"]
@@ -139,93 +137,13 @@ def test_removed_grpo_max_prompt_length_is_a_script_argument():
     assert "max_prompt_length" in {f.name for f in dataclasses.fields(GRPOScriptArguments)}
 
 
-# --------------------------------------------------------------------------------------------------------------------
-# The paper's numbers
-# --------------------------------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_sft_recipe_is_the_papers(size):
-    path = SFT_DIR / f"{size}.yaml"
-    script_args, args, model_args = parse("sft", path)
-    data = raw(path)
-
-    assert model_args.model_name_or_path == BASE_MODELS[size]
-    assert model_args.dtype == "bfloat16"
-    assert model_args.attn_implementation == "flash_attention_2"
-    assert script_args.dataset_path == ["data/ner_cot/ner_cot.jsonl"]
-    assert script_args.add_cot is True
-    assert args.learning_rate == pytest.approx(2e-5)
-    assert args.lr_scheduler_type.value == "cosine"
-    assert isinstance(data["warmup_steps"], float) and args.warmup_steps == pytest.approx(0.03)  # a ratio
-    assert args.get_warmup_steps(1000) == 30
-    assert args.num_train_epochs == 5
-    assert args.per_device_train_batch_size * args.gradient_accumulation_steps * PAPER_GPUS == 256
-    # max length 8192: enforced by sft.py (drop), since TRL refuses max_length with padding_free and no packing
-    assert script_args.max_seq_length == 8192 and script_args.overlong == "drop"
-    assert args.max_length is None and args.padding_free is True and args.packing is False
-    assert data["bf16"] is True and args.bf16 is True
-    assert args.gradient_checkpointing is True
-    assert args.use_liger_kernel is True
-    assert args.save_strategy.value == "epoch"
-    assert args.report_to == ["tensorboard"]
-    assert args.seed == 42
-    assert args.output_dir == f"outputs/sft/{size}"
-
-
-@pytest.mark.parametrize("size", SIZES)
-def test_grpo_recipe_is_the_papers(size):
-    path = GRPO_DIR / f"{size}.yaml"
-    script_args, args, model_args = parse("grpo", path)
-    data = raw(path)
-
-    # starts from the SFT recipe's output
-    assert model_args.model_name_or_path == raw(SFT_DIR / f"{size}.yaml")["output_dir"] == f"outputs/sft/{size}"
-    assert script_args.dataset_path == "data/grpo/train.jsonl"
-    assert script_args.reward_funcs == ["f1", "schema"]
-    from reasoning_ner.rewards import get_reward_funcs
-
-    assert len(get_reward_funcs(script_args.reward_funcs)) == 2  # names exist in the registry
-    assert args.reward_weights == [10.0, 1.0]
-    assert args.learning_rate == pytest.approx(1e-6)
-    assert args.lr_scheduler_type.value == "cosine"
-    assert isinstance(data["warmup_steps"], float) and args.warmup_steps == pytest.approx(0.1)
-    assert args.num_train_epochs == 1
-    assert args.beta == pytest.approx(0.04)
-    assert args.epsilon == pytest.approx(0.2)
-    assert args.epsilon_high == pytest.approx(0.28)
-    assert args.num_iterations == 4
-    assert args.loss_type == "dr_grpo"
-    assert args.scale_rewards == "none"  # Dr. GRPO: no std scaling (TRL's default is "group")
-    assert args.num_generations == 16
-    assert args.temperature == pytest.approx(0.9)
-    assert args.max_completion_length == 4096
-    assert script_args.max_prompt_length == 1024
-    assert args.use_vllm is True
-    assert args.vllm_mode == "server"
-    assert args.vllm_importance_sampling_correction is True
-    assert data["bf16"] is True and args.bf16 is True
-    assert args.gradient_checkpointing is True
-    assert args.log_completions is True
-    assert args.save_strategy.value == "steps" and args.save_steps > 0
-    assert args.output_dir == f"outputs/grpo/{size}"
-    # GRPOConfig.__post_init__ ran for 1 process; the rule it applies must hold for any process count too:
-    # generation batch = per_device x processes x steps_per_generation (default: gradient_accumulation_steps),
-    # divisible by num_generations.
-    assert "generation_batch_size" not in data and "steps_per_generation" not in data
-    assert args.steps_per_generation == args.gradient_accumulation_steps
-    for processes in range(1, 33):
-        generation_batch = args.per_device_train_batch_size * processes * args.steps_per_generation
-        assert generation_batch % args.num_generations == 0, processes
-
-
 def test_vllm_context_matches_the_grpo_recipes():
-    """serve_vllm.sh's default context = the recipes' prompt + completion budget (5120)."""
+    """serve_vllm.sh's default context = the recipes' prompt + completion budget (2048 + 4096)."""
     text = (SCRIPTS / "serve_vllm.sh").read_text()
     default = int(re.search(r'MAX_MODEL_LEN="\$\{MAX_MODEL_LEN:-(\d+)\}"', text).group(1))
     for size in SIZES:
         data = raw(GRPO_DIR / f"{size}.yaml")
-        assert data["max_prompt_length"] + data["max_completion_length"] == default == 5120
+        assert data["max_prompt_length"] + data["max_completion_length"] == default == 6144
         assert data["vllm_server_port"] == 8000
 
 
@@ -317,53 +235,90 @@ def _stub(bin_dir: Path, name: str, body: str) -> None:
     p.chmod(0o755)
 
 
-def _serve_args(tmp_path: Path, *args: str, **env: str) -> list[str]:
-    """The argv serve_vllm.sh hands to `trl` (a stub that prints it)."""
-    stub = tmp_path / "trl"
-    stub.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
+def _serve(tmp_path: Path, *args: str, cuda: bool = True, **env: str):
+    """What serve_vllm.sh hands to Python (a stub that prints it): argv, the VLLM_* environment, stderr."""
+    stub = tmp_path / "python"
+    stub.write_text(
+        '#!/usr/bin/env bash\nif [[ "$1" == -c ]]; then [[ "$2" != *cuda* ]] || echo "$STUB_CUDA"; exit 0; fi\n'
+        'env | grep "^VLLM_" | sort\nprintf "%s\\n" "$@"\n'
+    )
     stub.chmod(0o755)
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VLLM_") and k not in ("TRL", "HOST")}
     r = subprocess.run(
         ["bash", str(SCRIPTS / "serve_vllm.sh"), *args],
-        env={**os.environ, **env, "TRL": str(stub)},
+        env={**base, **env, "PYTHON": str(stub), "STUB_CUDA": "1" if cuda else "0"},
         capture_output=True,
         text=True,
         timeout=30,
     )
     assert r.returncode == 0, r.stderr
-    return r.stdout.splitlines()
+    lines = r.stdout.splitlines()
+    environ = dict(line.split("=", 1) for line in lines if line.startswith("VLLM_"))
+    return [line for line in lines if not line.startswith("VLLM_")], environ, r.stderr
 
 
-def test_serve_vllm_flags_are_trl_vllm_serve_flags(tmp_path):
-    from trl.scripts.vllm_serve import make_parser
+def _parse_vllm(argv: list[str]):
+    """vLLM's own server parser: a flag it does not know fails here."""
+    from vllm.entrypoints.launchers.cli_args import make_arg_parser
+    from vllm.utils.argparse_utils import FlexibleArgumentParser
 
-    argv = _serve_args(tmp_path, "outputs/sft/qwen3-8b")
-    assert argv[0] == "vllm-serve"
-    args, extra = make_parser().parse_args_and_config(args=argv[1:], return_remaining_strings=True)
-    assert extra == []  # every flag is one of `trl vllm-serve`'s own
-    assert args.model == "outputs/sft/qwen3-8b"
-    assert (args.tensor_parallel_size, args.data_parallel_size, args.max_model_len, args.port) == (1, 1, 5120, 8000)
-    assert args.dtype == "bfloat16" and args.gpu_memory_utilization == pytest.approx(0.9)
+    assert argv[:2] == ["-m", "vllm.entrypoints.openai.api_server"]
+    return make_arg_parser(FlexibleArgumentParser()).parse_args(argv[2:])
 
 
-def test_serve_vllm_env_and_extra_args(tmp_path):
-    from trl.scripts.vllm_serve import make_parser
+def test_serve_vllm_gpu_command(tmp_path):
+    argv, environ, err = _serve(tmp_path, "outputs/sft/qwen3-8b")
+    args = _parse_vllm(argv)
+    assert environ == {"VLLM_SERVER_DEV_MODE": "1"}
+    assert (args.model, args.host, args.port, args.tensor_parallel_size, args.data_parallel_size) == (
+        "outputs/sft/qwen3-8b",
+        "127.0.0.1",
+        8000,
+        1,
+        1,
+    )
+    assert args.max_model_len == 6144 and args.dtype == "bfloat16" and args.gpu_memory_utilization == 0.9
+    assert args.weight_transfer_config.backend == "nccl"
+    assert args.logprobs_mode == "processed_logprobs" and args.max_logprobs == -1
+    assert "warning" not in err
 
-    argv = _serve_args(
+
+def test_serve_vllm_cpu_command_env_and_extra_args(tmp_path):
+    argv, environ, err = _serve(
         tmp_path,
         "m",
-        "--max_model_len",
-        "6144",
+        "--max-model-len",
+        "8192",
         "--max-num-seqs",
         "64",
+        cuda=False,
         TP="2",
         PORT="8123",
-        MAX_MODEL_LEN="4096",
-        GPU_MEMORY_UTILIZATION="0.5",
+        HOST="0.0.0.0",
     )
-    args, extra = make_parser().parse_args_and_config(args=argv[1:], return_remaining_strings=True)
-    assert (args.tensor_parallel_size, args.port, args.gpu_memory_utilization) == (2, 8123, 0.5)
-    assert args.max_model_len == 6144  # an explicit flag after the defaults wins
-    assert extra == ["--max-num-seqs", "64"]  # unknown to trl: forwarded to `vllm serve`
+    args = _parse_vllm(argv)
+    assert environ == {"VLLM_SERVER_DEV_MODE": "1", "VLLM_HOST_IP": "127.0.0.1", "VLLM_CPU_KVCACHE_SPACE": "1"}
+    assert args.weight_transfer_config.backend == "gloo" and args.dtype == "float32"
+    assert "--gpu-memory-utilization" not in argv
+    assert (args.tensor_parallel_size, args.port, args.host) == (2, 8123, "0.0.0.0")
+    assert args.max_model_len == 8192 and args.max_num_seqs == 64  # extra args come last and win
+    assert "warning: HOST=0.0.0.0" in err and "weight" in err  # binding beyond loopback is said out loud
+
+
+def test_serve_vllm_refuses_the_old_trl_knob_and_adapters(tmp_path):
+    r = subprocess.run(
+        ["bash", str(SCRIPTS / "serve_vllm.sh"), "m"],
+        env={**os.environ, "TRL": "trl"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert r.returncode == 2 and "PYTHON" in r.stderr
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    (adapter / "adapter_config.json").write_text("{}")
+    r = subprocess.run(["bash", str(SCRIPTS / "serve_vllm.sh"), str(adapter)], capture_output=True, text=True)
+    assert r.returncode != 0 and f"python -m reasoning_ner.lora merge {adapter}" in r.stderr
 
 
 def test_serve_vllm_usage_error(tmp_path):
@@ -391,7 +346,11 @@ def slurm(tmp_path):
     )
     _stub(bin_dir, "accelerate", 'echo "ACCELERATE $SLURM_NODEID $*"\n')
     _stub(bin_dir, "curl", "exit 0\n")
-    _stub(bin_dir, "trl", 'echo "TRL $*"\n')
+    _stub(
+        bin_dir,
+        "python",
+        'if [[ "$1" == -c ]]; then [[ "$2" != *cuda* ]] || echo 1; exit 0; fi\necho "PYTHON $HOST $*"\n',
+    )
 
     def run(script: str, nodes: list[str], *args: str, **env: str) -> list[str]:
         r = subprocess.run(
@@ -403,6 +362,7 @@ def slurm(tmp_path):
                 "SLURM_JOB_NODELIST": "stub",
                 "SLURM_SUBMIT_DIR": str(repo),
                 "STUB_NODES": " ".join(nodes),
+                "PYTHON": str(bin_dir / "python"),
                 **env,
             },
             capture_output=True,
@@ -428,9 +388,9 @@ def test_grpo_sbatch_layout(slurm):
         )
     assert "SRUN nodes=2 nodelist=n1,n2" in out
     assert "SRUN nodes=1 nodelist=n3" in out  # the last node serves
-    serve = next(line for line in out if line.startswith("TRL "))
-    assert "vllm-serve --model outputs/sft/qwen3-8b --tensor_parallel_size 8" in serve
-    assert "--max_model_len 5120" in serve and "--port 8000" in serve
+    serve = next(line for line in out if line.startswith("PYTHON "))
+    assert serve.startswith("PYTHON 0.0.0.0 -m vllm.entrypoints.openai.api_server --model outputs/sft/qwen3-8b")
+    assert "--tensor-parallel-size 8" in serve and "--max-model-len 6144" in serve and "--port 8000" in serve
 
 
 def test_sft_sbatch_keeps_the_effective_batch(slurm):
@@ -440,12 +400,14 @@ def test_sft_sbatch_keeps_the_effective_batch(slurm):
     for rank, cmd in launches:
         assert "--num_machines 2 --num_processes 16" in cmd
         assert f"--machine_rank {rank} --main_process_ip a" in cmd
-        # 256 = per_device 4 x 2 nodes x 8 GPUs x 4
+        # 256 = per_device 16 x 2 nodes x 8 GPUs x 1
         assert cmd.endswith(
-            "sft.py --config config/sft/qwen3-8b.yaml --gradient_accumulation_steps 4 --num_train_epochs 1"
+            "sft.py --config config/sft/qwen3-8b.yaml --gradient_accumulation_steps 1 --num_train_epochs 1"
         )
+    one = slurm("sft_multinode.sbatch", ["a"], CONFIG="config/sft/qwen3-8b.yaml")
+    assert any(line.endswith("--gradient_accumulation_steps 2") for line in one)  # 16 x 1 x 8 x 2 = 256 (theirs)
     one = slurm("sft_multinode.sbatch", ["a"], CONFIG="config/sft/qwen3-1.7b.yaml")
-    assert any(line.endswith("--gradient_accumulation_steps 4") for line in one)  # 8 x 1 x 8 x 4 = 256
+    assert any(line.endswith("--gradient_accumulation_steps 1") for line in one)  # 32 x 1 x 8 x 1 = 256
 
 
 COT_YAMLS = sorted((ROOT / "config" / "cot").glob("*.yaml"))

@@ -18,6 +18,7 @@ import pytest
 from conftest import ROOT, VLLM_ENV
 
 from reasoning_ner.api import APIError, ChatClient, RequestRejected, ordered_map
+from reasoning_ner.evaluation import load_result
 from reasoning_ner.generation import DecodingConfig, Generation, Item, OpenAIBackend, generate_to_file, read_done
 from reasoning_ner.serving import free_port
 
@@ -42,7 +43,8 @@ def lines(path: Path) -> list[dict]:
 
 
 def check_eval_outputs(out: Path, n_per_dataset: int) -> list[dict]:
-    rows = json.loads(out.read_text())
+    rows, meta = load_result(out)
+    assert meta["prompt"]["schema_order"] == "sorted" and len(meta["prompt"]["template_sha256"]) == 64
     assert [r["dataset"] for r in rows] == DATASETS + ["Average"]
     for r in rows[:-1]:
         assert r["n_examples"] == n_per_dataset
@@ -325,3 +327,44 @@ def test_ordered_map_keeps_order_and_bounds_concurrency():
 
     assert list(ordered_map(fn, range(30), 4)) == [(i, i * i) for i in range(30)]
     assert peak[0] <= 4
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The same prompt token ids from every backend
+
+
+def _prompt_ids(backend: str, model, *extra) -> list[list[int]]:
+    env = dict(ENV, **VLLM_ENV)
+    r = run([sys.executable, str(ROOT / "tests/helpers/prompt_ids.py"), backend, str(model), *map(str, extra)], env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    line = next(x for x in r.stdout.splitlines() if x.startswith("PROMPT_IDS "))
+    return json.loads(line.split(" ", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def tiny_llama(tmp_path_factory):
+    from reasoning_ner.tiny import build_tiny
+
+    return build_tiny(tmp_path_factory.mktemp("llama") / "model", arch="llama")
+
+
+@pytest.mark.vllm
+@pytest.mark.slow
+def test_backends_send_identical_prompt_token_ids(tiny_llama, tiny, vllm_server):
+    """A Llama 3 style template writes BOS itself and the tokenizer adds one to plain text: rendering to a string and
+    tokenizing it again would give two BOS. hf, the vLLM offline engine and the server must all give one."""
+    from transformers import AutoTokenizer
+
+    from reasoning_ner.prompts import chat_prompt
+
+    sys.path.insert(0, str(ROOT / "tests" / "helpers"))
+    from prompt_ids import MESSAGES
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama)
+    hf = _prompt_ids("hf", tiny_llama)
+    assert hf[0][:2] == [tok.bos_token_id, tok.convert_tokens_to_ids("<|start_header_id|>")]  # one BOS
+    twice = tok(chat_prompt(tok, MESSAGES[0]))["input_ids"]
+    assert twice[:2] == [tok.bos_token_id] * 2 and twice[1:] == hf[0]  # the defect this test guards against
+    assert _prompt_ids("vllm", tiny_llama) == hf
+    # the server applies the chat template itself; its prompt ids (Qwen3 template) equal what hf sends locally
+    assert _prompt_ids("openai", "tiny", vllm_server) == _prompt_ids("hf", tiny)

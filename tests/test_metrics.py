@@ -6,7 +6,7 @@ import pytest
 from conftest import ROOT, ent
 
 from reasoning_ner.data import load_dataset_config, read_instructuie
-from reasoning_ner.evaluation import score_predictions, write_result
+from reasoning_ner.evaluation import load_result, score_predictions, write_result
 from reasoning_ner.metrics import get_protocol, gold_answer, normalize_mention, score_dataset
 from reasoning_ner.prompts import render_answer
 
@@ -167,7 +167,8 @@ def test_evaluate_cli(make_dataset, tmp_path):
     ]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0, r.stderr
-    rows = json.loads(out.read_text())
+    rows, meta = load_result(out)
+    assert meta["protocol"] == "paper" and meta["datasets"] == ["d one"]
     assert rows[0]["dataset"] == "d one" and (rows[0]["precision"], rows[0]["recall"], rows[0]["f1"]) == (
         100.0,
         50.0,

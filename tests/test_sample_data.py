@@ -22,7 +22,7 @@ NER_COT = SAMPLE / "ner_cot.jsonl"
 IUIE = SAMPLE / "instructuie"
 IUIE_NAMES = ["sample-news", "sample-tech", "sample-food"]
 SPLITS = {"train": 60, "dev": 20, "test": 30}
-HAND_WRITTEN = {"build.py", "README.md"}
+HAND_WRITTEN = {"build.py", "vocab.json", "README.md"}
 
 
 def _word_occurrences(sentence: str, text: str) -> list[int]:
@@ -169,3 +169,35 @@ def test_build_is_deterministic(tmp_path):
     assert generated == committed
     for rel in generated:
         assert (tmp_path / rel).read_bytes() == (SAMPLE / rel).read_bytes(), rel
+
+
+def test_learning_draw_is_held_out_and_reproducible(tmp_path, ner_cot, iuie):
+    n = 40
+    outs = []
+    for run in ("a", "b"):
+        out = tmp_path / f"learning-{run}.jsonl"
+        res = subprocess.run(
+            [sys.executable, str(BUILD), "--learning", str(n), str(out)], capture_output=True, text=True, timeout=60
+        )
+        assert res.returncode == 0, res.stderr
+        assert f"{8 * n} records" in res.stdout
+        outs.append(out)
+    assert outs[0].read_bytes() == outs[1].read_bytes()
+
+    examples = read_ner_cot(outs[0])
+    assert len(examples) == 8 * n
+    assert len({ex.id for ex in examples}) == len(examples)
+    assert len({ex.sentence for ex in examples}) == len(examples)
+    assert sorted({ex.dataset for ex in examples}) == sorted({ex.dataset for ex in ner_cot})
+    held_out = {ex.sentence for ex in ner_cot}
+    held_out |= {ex.sentence for (_name, split), ds in iuie.items() if split in ("dev", "test") for ex in ds.examples}
+    assert not held_out & {ex.sentence for ex in examples}
+    empty = sum(1 for ex in examples if not ex.entities)
+    assert 0.08 * len(examples) <= empty <= 0.16 * len(examples)
+    for ex in examples:
+        assert 3 <= len(ex.schema) <= 7, ex.id
+        assert ex.cot and len(ex.cot) <= 600, ex.id
+        for e in ex.entities:
+            assert e.text and e.text in ex.sentence, (ex.id, e.text)
+            assert e.label in ex.schema, (ex.id, e.label)
+            assert f'"{e.text}"' in ex.cot, (ex.id, e.text)

@@ -1,4 +1,6 @@
 import json
+import random
+import re
 import subprocess
 import sys
 
@@ -35,8 +37,8 @@ def base(make_dataset):
 
 def test_sample_counts_records_and_determinism(base):
     recs, stats = sample_grpo(base, ["big_sample_300", "small"], num_samples=30, max_count=40, seed=1)
-    assert stats.capped == {"big_sample_300": 40, "small": 12}
-    assert stats.drawn == {"big_sample_300": 23, "small": 6}  # floor(30*40/52), floor(30*12/52)
+    assert stats.capped == {"big": 40, "small": 12}  # per source name (_sample_N stripped)
+    assert stats.drawn == {"big": 23, "small": 6}  # int(30*40/52), int(30*12/52)
     assert len(recs) == 29 and [r["dataset"] for r in recs[:23]] == ["big"] * 23  # _sample_N stripped
     again, _ = sample_grpo(base, ["big_sample_300", "small"], num_samples=30, max_count=40, seed=1)
     assert again == recs
@@ -46,7 +48,7 @@ def test_sample_counts_records_and_determinism(base):
     assert sorted(r["id"] for r in shuffled) == sorted(r["id"] for r in recs) and shuffled != recs
     r = recs[0]
     assert set(r) == {"prompt", "answer", "schema", "dataset", "sentence", "id"}
-    assert r["schema"] == ["person", "location"]  # misc dropped from the schema ...
+    assert r["schema"] == ["location", "person"]  # misc dropped from the schema, types sorted ...
     assert r["prompt"][0]["role"] == "user" and r["sentence"] in r["prompt"][0]["content"]
     gold = json.loads(r["answer"])["entities"]
     assert "misc" not in gold  # ... and from the gold answer
@@ -115,3 +117,63 @@ def test_shipped_dataset_configs():
     assert len(ev) == 7 and len(ind) == 20 and len(safe) == 18
     assert check_overlap(ind, ev) == ["mit-movie", "mit-restaurant"]
     assert check_overlap(safe, ev) == []
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# The authors' sampler (HuiResearch/ReasoningIE sample_grpo.py + rner/dataset.py load_data), rendered independently here
+# from its description with plain calls of Python's global `random`, on folders written for the test.
+
+
+def _authors_selection(base, names, num_samples, max_count, seed, shuffle, loader_seed=42):
+    random.seed(seed)  # sample_for_grpo seeds ...
+    random.seed(loader_seed)  # ... then load_data seeds again with its own default (42)
+    examples = []  # (source, folder, index in train.json), in load order
+    for name in names:
+        data = json.loads((base / name / "train.json").read_text())
+        examples += [(re.sub("_sample_[0-9]+", "", name), name, i) for i in range(len(data))]
+    by_source, count = {}, {}
+    for ex in examples:
+        by_source.setdefault(ex[0], []).append(ex)
+        count[ex[0]] = count.get(ex[0], 0) + 1
+    total = 0
+    for src in count:
+        if max_count > 0:
+            count[src] = min(count[src], max_count)
+        total += count[src]
+    out = []
+    for src, samples in by_source.items():
+        k = int(num_samples * (count[src] / total))
+        random.shuffle(samples)
+        out.extend(samples[:k])
+    if shuffle:
+        random.shuffle(out)
+    return [f"{folder}-train-{i}" for _, folder, i in out]
+
+
+@pytest.fixture
+def many(make_dataset):
+    sizes = {"news": 37, "Bio_sample_500": 120, "tiny": 3, "news_sample_20": 20, "web": 55}
+    for name, n in sizes.items():
+        base = make_dataset(name, ["person", "location", "misc"], {"train": _records(n, name.replace(" ", ""))})
+    return base, list(sizes)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+@pytest.mark.parametrize("num_samples,max_count", [(100, 50), (61, 10000), (7, 0), (200, 30)])
+def test_sampler_selects_what_the_authors_sampler_selects(many, shuffle, num_samples, max_count):
+    base, names = many
+    ours, stats = sample_grpo(base, names, num_samples, max_count, seed=42, shuffle=shuffle)
+    theirs = _authors_selection(base, names, num_samples, max_count, 42, shuffle)
+    assert theirs and [r["id"] for r in ours] == theirs  # same examples, same order
+    # the cap bites and the _sample_N folders merge into their source, as in the reference
+    assert stats.available["news"] == 57 and stats.available["Bio"] == 120
+    if max_count == 50:
+        assert stats.capped["Bio"] == 50
+
+
+def test_sampler_seed_is_honoured_where_the_authors_was_not(many):
+    """Their loader re-seeds with 42, so their --seed has no effect; ours uses the seed given."""
+    base, names = many
+    ours, _ = sample_grpo(base, names, 100, 50, seed=7, shuffle=True)
+    assert [r["id"] for r in ours] == _authors_selection(base, names, 100, 50, 7, True, loader_seed=7)
+    assert [r["id"] for r in ours] != _authors_selection(base, names, 100, 50, 7, True)

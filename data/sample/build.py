@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Generate the small synthetic sample data of this project (stdlib only, deterministic).
 
-Run from the repository root:
+Run from any directory:
 
-    python data/sample/build.py               # rewrites the committed files next to this script
-    python data/sample/build.py --out /tmp/x  # writes the same files under /tmp/x
+    python data/sample/build.py                           # rewrites the committed files next to this script
+    python data/sample/build.py --out /tmp/x              # writes the same files under /tmp/x
+    python data/sample/build.py --learning 400 learn.jsonl  # a larger NER-CoT draw for training experiments
 
 Outputs (relative to the output folder):
 
@@ -12,9 +13,17 @@ Outputs (relative to the output folder):
 * `instructuie/<name>/{train,dev,test}.json` + `labels.json` for `sample-news`, `sample-tech` and `sample-food`.
 * `corpus.txt` — about 200 KB of plain text for training a tiny byte-level BPE tokenizer.
 
-Every sentence is composed from the templates and vocabularies below, which were written for this project. All
-randomness comes from `random.Random` streams derived from `--seed`; nothing iterates over a set or depends on hash
-order, so the same seed gives byte-identical files.
+The word lists, templates, label maps and phrasing tables, all written for this project, are data: they live in
+`vocab.json` next to this script. This file holds the code: the slot generators (`SLOTS`), template filling, the
+rule-written reasoning chains, the split sizes and the writers. Each InstructUIE dataset's label map is derived from
+its domain's map plus the differences declared in `vocab.json` (`dataset_labels`).
+
+`--learning N OUT_FILE` writes only OUT_FILE: N records per NER-CoT domain in the format of `ner_cot.jsonl`, drawn
+from their own random streams, with every sentence of `ner_cot.jsonl` and of the InstructUIE dev and test splits
+held out. It does not touch the committed files.
+
+All randomness comes from `random.Random` streams derived from `--seed`; nothing iterates over a set or depends on
+hash order, and `vocab.json` is read with its order kept, so the same seed gives byte-identical files.
 """
 
 from __future__ import annotations
@@ -28,792 +37,46 @@ from pathlib import Path
 
 DEFAULT_SEED = 20250611
 HERE = Path(__file__).resolve().parent
+VOCAB_FILE = HERE / "vocab.json"
 
 # ======================================================================================================================
-# Vocabularies (invented names; generic words)
+# Data: vocab.json (word lists, fillers, domains with templates and label maps, InstructUIE label differences,
+# reasoning-chain phrasings, corpus prose). JSON objects load as dicts in file order, which the draws rely on.
 
-FIRST = [
-    "Ada",
-    "Marcus",
-    "Priya",
-    "Tomás",
-    "Elena",
-    "Kwame",
-    "Hiroshi",
-    "Ingrid",
-    "Rafael",
-    "Amara",
-    "Lukas",
-    "Mei",
-    "Oskar",
-    "Fatima",
-    "Daniel",
-    "Sofia",
-    "Nikolai",
-    "Chloé",
-    "Jonas",
-    "Aisha",
-    "Mateo",
-    "Zoë",
-    "Henrik",
-    "Leila",
-    "Samuel",
-    "Ines",
-    "Kofi",
-    "Yara",
-    "Victor",
-    "Hannah",
-    "Ravi",
-    "Greta",
-    "Diego",
-    "Noor",
-    "Emil",
-    "Lucía",
-    "Arjun",
-    "Maren",
-    "Felix",
-    "Beatriz",
-    "Joaquín",
-    "Renée",
-]
-LAST = [
-    "Okafor",
-    "Lindqvist",
-    "Moreau",
-    "Castellanos",
-    "Haddad",
-    "Brennan",
-    "Novak",
-    "Takeda",
-    "Müller",
-    "Ramírez",
-    "Whitfield",
-    "Osei",
-    "Petrov",
-    "Fournier",
-    "Kowalski",
-    "Andersen",
-    "Nakamura",
-    "Ferreira",
-    "Holm",
-    "Varga",
-    "Quinn",
-    "Achterberg",
-    "Delacroix",
-    "Sørensen",
-    "Yilmaz",
-    "Grünewald",
-    "Abernathy",
-    "Lindgren",
-    "Oyelaran",
-    "Rossi",
-    "Sato",
-    "Vance",
-    "Whitaker",
-    "Zielinski",
-    "Núñez",
-    "Ibáñez",
-    "Halloran",
-    "Mbatha",
-    "Eriksen",
-    "Carvalho",
-]
-INITIALS = list("ABCDEFGHJKLMNPRSTW")
-STAGE_NAMES = [
-    "Lumi Vale",
-    "DJ Okapi",
-    "Sasha Noor",
-    "MC Ferrite",
-    "Little Marigold",
-    "Kid Lantern",
-    "Oona Bright",
-    "Bastien Roux",
-    "Tiago Luz",
-    "Señorita Cobalt",
-    "Jax Meridian",
-    "Big Mama Thornbury",
-    "Élodie Sauvage",
-]
-ORGS = [
-    "Northwind Labs",
-    "Bluefin Analytics",
-    "Kestrel Dynamics",
-    "U.S. Forest Service",
-    "Meridian Bank",
-    "Orion Aerospace",
-    "Greenleaf Foods",
-    "Lumen Media Group",
-    "Atlas Freight",
-    "Copperline Telecom",
-    "Redwood Health Trust",
-    "Silverline Rail",
-    "Nordic Wind AG",
-    "Harbor & Finch",
-    "Pinecrest Capital",
-    "Société Lumière",
-    "Ironbridge Partners",
-    "Stonegate Insurance",
-    "St. Clair Hospital",
-    "U.S. Geological Survey",
-    "Eastern Grain Cooperative",
-    "Valmont City Council",
-    "Continental Shipping Union",
-    "Blackstone Mills",
-]
-TECH_ORGS = [
-    "Cascade Software",
-    "Quanta Devices",
-    "Bitforge",
-    "OpenHarbor Foundation",
-    "Nimbus Cloud",
-    "Tessellate AI",
-    "Ferrite Systems",
-    "Lattice Research",
-    "Byteworks",
-    "Polaris Mobile",
-    "Vantage Robotics",
-    "Hexagon Data Inc",
-    "Kernelcraft",
-    "Brightwave Semiconductors",
-]
-CITIES = [
-    "Lisbon",
-    "Oslo",
-    "Nairobi",
-    "São Paulo",
-    "Zürich",
-    "Kraków",
-    "Málaga",
-    "Osaka",
-    "Toronto",
-    "Melbourne",
-    "Cairo",
-    "Vancouver",
-    "Reykjavík",
-    "Montréal",
-    "Bogotá",
-    "Seoul",
-    "Dublin",
-    "Austin",
-    "Hamburg",
-    "Marrakesh",
-    "Wellington",
-    "Valparaíso",
-    "Tallinn",
-    "Porto",
-    "St. Louis",
-    "Kyoto",
-    "Accra",
-    "Lyon",
-    "Ghent",
-    "Halifax",
-]
-COUNTRIES = [
-    "Portugal",
-    "Norway",
-    "Kenya",
-    "Brazil",
-    "Switzerland",
-    "Poland",
-    "Spain",
-    "Japan",
-    "Canada",
-    "Australia",
-    "Egypt",
-    "Iceland",
-    "Colombia",
-    "South Korea",
-    "Ireland",
-    "Germany",
-    "Morocco",
-    "New Zealand",
-    "Chile",
-    "Estonia",
-    "Ghana",
-    "France",
-    "Belgium",
-    "Vietnam",
-    "Peru",
-    "Finland",
-]
-NATIONALITIES = [
-    "Portuguese",
-    "Norwegian",
-    "Kenyan",
-    "Brazilian",
-    "Swiss",
-    "Polish",
-    "Spanish",
-    "Japanese",
-    "Canadian",
-    "Australian",
-    "Icelandic",
-    "Chilean",
-    "Ghanaian",
-    "French",
-    "German",
-    "Irish",
-    "Peruvian",
-    "Finnish",
-]
-EVENTS = [
-    "Harvest Festival",
-    "Global Trade Forum",
-    "North Sea Regatta",
-    "Spring Book Fair",
-    "Ocean Summit",
-    "Festival of Lights",
-    "Tech Futures Expo",
-    "Winter Games",
-    "World Water Congress",
-    "Carnival of the South",
-    "Millennium Peace Conference",
-    "Great Northern Marathon",
-]
-MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-UNIVERSITIES = [
-    "Northgate University",
-    "Lakeshore Institute of Technology",
-    "University of Eastbrook",
-    "Halvard College",
-    "Université de Valmont",
-    "Kingsford University",
-    "Aldermoor Institute",
-    "St. Brigid's College",
-    "Coastal State University",
-    "Technische Hochschule Rendsburg",
-    "Marlow Polytechnic",
-]
-ELEMENTS = [
-    "helium",
-    "lithium",
-    "carbon",
-    "nitrogen",
-    "oxygen",
-    "neon",
-    "magnesium",
-    "silicon",
-    "argon",
-    "titanium",
-    "iron",
-    "cobalt",
-    "nickel",
-    "copper",
-    "zinc",
-    "gallium",
-    "palladium",
-    "platinum",
-    "iridium",
-    "xenon",
-    "tungsten",
-]
-COMPOUNDS = [
-    "benzene",
-    "ethanol",
-    "glucose",
-    "acetone",
-    "methane",
-    "ammonia",
-    "sulfuric acid",
-    "calcium carbonate",
-    "hydrogen peroxide",
-    "graphene oxide",
-    "silica gel",
-    "caffeine",
-    "polyethylene",
-    "NaCl",
-    "H2O2",
-    "CO2",
-    "potassium nitrate",
-    "formaldehyde",
-]
-DISCIPLINES = [
-    "astrophysics",
-    "organic chemistry",
-    "condensed matter physics",
-    "marine biology",
-    "geochemistry",
-    "number theory",
-    "computational linguistics",
-    "materials science",
-    "quantum optics",
-    "ecology",
-    "seismology",
-    "biochemistry",
-    "glaciology",
-]
-AWARDS = [
-    "Halvorsen Prize",
-    "Meridian Medal",
-    "Aurora Award for Physics",
-    "Copley-Weiss Medal",
-    "Golden Beaker Award",
-    "Fennimore Fellowship",
-    "Ostrander Prize in Chemistry",
-    "Blue Comet Award",
-]
-BANDS = [
-    "The Velvet Lanterns",
-    "Static Orchard",
-    "Paper Lions",
-    "Sönic Bloom",
-    "Midnight Ferry",
-    "The Copper Owls",
-    "Blue Lagoon Quartet",
-    "Neon Harbor",
-    "Wolves of Ember",
-    "The Quiet Engines",
-    "Saltwater Choir",
-    "Echo & the Tides",
-    "Los Hermanos Niebla",
-    "Kite Parade",
-]
-SONGS = [
-    "Paper Moons",
-    "Northern Lights Again",
-    "Slow Rivers",
-    "Glass Heart",
-    "Carry the Fire",
-    "Satellite Summer",
-    "Hold On, Marigold",
-    "Ten Thousand Miles",
-    "Café Nocturne",
-    "Rust and Gold",
-    "Electric Avenue Blues",
-    "Don't Wake the Sea",
-    "Lighthouse Keeper",
-    "Sugar in the Rain",
-    "Halfway to Tuesday",
-]
-ALBUMS = [
-    "Harbor Lights",
-    "Songs for a Drowned Moon",
-    "Kaleidoscope Hours",
-    "The Long Quiet",
-    "Afterglow",
-    "Ironwood",
-    "Static & Silk",
-    "Blue Period",
-    "Year of the Fox",
-    "Cartography",
-    "Lowlands",
-    "Museum of Small Things",
-]
-MUSIC_GENRES = [
-    "jazz",
-    "synth-pop",
-    "bluegrass",
-    "hip hop",
-    "post-rock",
-    "bossa nova",
-    "drum and bass",
-    "indie folk",
-    "reggae",
-    "baroque pop",
-    "heavy metal",
-    "Afrobeat",
-    "shoegaze",
-    "flamenco",
-]
-INSTRUMENTS = [
-    "cello",
-    "saxophone",
-    "pedal steel guitar",
-    "theremin",
-    "double bass",
-    "harpsichord",
-    "tabla",
-    "banjo",
-    "Hammond organ",
-    "violin",
-    "accordion",
-    "bass guitar",
-    "marimba",
-    "trumpet",
-]
-LANGS = [
-    "Python",
-    "Java",
-    "C++",
-    "C#",
-    "Rust",
-    "Haskell",
-    "OCaml",
-    "Julia",
-    "Kotlin",
-    "TypeScript",
-    "Scala",
-    "Erlang",
-    "Fortran",
-    "Objective-C",
-    "F#",
-    "Elixir",
-    "Prolog",
-    "Common Lisp",
-    "JavaScript",
-    "Zig",
-]
-ALGORITHMS = [
-    "quicksort",
-    "merge sort",
-    "Dijkstra's algorithm",
-    "gradient descent",
-    "k-means clustering",
-    "A* search",
-    "Viterbi algorithm",
-    "Bellman-Ford",
-    "PageRank",
-    "beam search",
-    "backpropagation",
-    "Monte Carlo tree search",
-    "Kruskal's algorithm",
-    "binary search",
-    "simulated annealing",
-    "RSA",
-    "Huffman coding",
-    "Fast Fourier Transform",
-    "Floyd-Warshall",
-    "LZ77",
-]
-PRODUCTS = [
-    "Pixelbook Nova",
-    "HeliosDB",
-    "Quanta Phone 7",
-    "Orbit Watch",
-    "TensorSlate",
-    "CloudVault 3.0",
-    "Zephyr OS",
-    "Nimbus Studio",
-    "Kestrel X1",
-    "Ferrite Router 2",
-    "Lumen Glasses",
-    "ByteBox Mini",
-    "Driftwood Editor",
-]
-CONFERENCES = [
-    "Northern Systems Symposium",
-    "Open Code Summit",
-    "Conference on Applied Algorithms",
-    "Lattice ML Workshop",
-    "Compilers Day 2022",
-    "Pacific Data Forum",
-]
-DISEASES = [
-    "type 2 diabetes",
-    "Crohn's disease",
-    "influenza",
-    "malaria",
-    "asthma",
-    "Parkinson's disease",
-    "COVID-19",
-    "tuberculosis",
-    "rheumatoid arthritis",
-    "hepatitis B",
-    "migraine",
-    "cystic fibrosis",
-    "non-small cell lung cancer",
-    "Lyme disease",
-    "psoriasis",
-]
-DRUGS = [
-    "metformin",
-    "ibuprofen",
-    "acetylsalicylic acid",
-    "cisplatin",
-    "vitamin D",
-    "insulin glargine",
-    "amoxicillin",
-    "dexamethasone",
-    "paclitaxel",
-    "lithium carbonate",
-    "5-fluorouracil",
-    "β-carotene",
-    "omeprazole",
-]
-GENES = ["BRCA1", "TP53", "EGFR", "APOE", "IL-6", "HER2", "KRAS", "CFTR", "MTHFR", "TNF-α", "PD-L1", "BRAF"]
-ANATOMY = [
-    "liver",
-    "left ventricle",
-    "retina",
-    "small intestine",
-    "hippocampus",
-    "bone marrow",
-    "pancreas",
-    "kidney",
-    "lung tissue",
-    "thyroid gland",
-    "spinal cord",
-    "skin",
-]
-ORGANISMS = [
-    "E. coli",
-    "S. aureus",
-    "Mus musculus",
-    "zebrafish",
-    "Plasmodium falciparum",
-    "baker's yeast",
-    "C. elegans",
-    "Drosophila melanogaster",
-]
-FILM_TITLES = [
-    "The Glass Harbor",
-    "Midnight Orchard",
-    "Seven Winters",
-    "The Last Lighthouse",
-    "Paper Tigers of Ostend",
-    "Quiet Thunder",
-    "A House in Valparaíso",
-    "Neon Saints",
-    "The Cartographer's Daughter",
-    "Iron Meadow",
-    "Beneath the Salt",
-    "Operation Bluebird",
-    "Star Ferry",
-    "Dust and Daisies",
-    "The Ninth Passenger",
-    "Señor Lobo",
-    "Moonlight Over Kraków",
-]
-FILM_GENRES = [
-    "comedy",
-    "horror",
-    "science fiction",
-    "documentary",
-    "romantic comedy",
-    "thriller",
-    "animated",
-    "western",
-    "musical",
-    "film noir",
-    "war drama",
-    "mystery",
-    "fantasy",
-]
-YEARS = ["1968", "1979", "1987", "1994", "1999", "2003", "2008", "2011", "2016", "2019", "2022"]
-DECADES = ["1960s", "1970s", "1980s", "1990s", "2000s", "eighties", "nineties"]
-CHARACTERS = [
-    "Captain Mara Vance",
-    "Detective Hollis",
-    "Dr. Ostrow",
-    "Agent Finch",
-    "Queen Isolde",
-    "the Ferryman",
-    "Little Tomás",
-    "Professor Quill",
-    "Sergeant Ybarra",
-    "Wren Calloway",
-]
-FILM_RATINGS = ["pg-13", "nc-17", "pg", "unrated"]
-DISHES = [
-    "pad thai",
-    "ramen",
-    "fish tacos",
-    "crème brûlée",
-    "jalapeño poppers",
-    "paella",
-    "butter chicken",
-    "pho",
-    "margherita pizza",
-    "falafel wrap",
-    "dim sum",
-    "clam chowder",
-    "bibimbap",
-    "pierogi",
-    "shakshuka",
-    "croque monsieur",
-    "açaí bowl",
-    "fried chicken",
-    "lamb shawarma",
-    "mushroom risotto",
-]
-CUISINES = [
-    "Thai",
-    "Mexican",
-    "Italian",
-    "Ethiopian",
-    "Korean",
-    "Vietnamese",
-    "Greek",
-    "Peruvian",
-    "Lebanese",
-    "Indian",
-    "Japanese",
-    "French",
-    "Cajun",
-    "Sichuan",
-    "Georgian",
-]
-RESTAURANTS = [
-    "Golden Wok",
-    "La Petite Ferme",
-    "El Farolito Verde",
-    "Blue Door Bistro",
-    "Saffron House",
-    "The Rusty Spoon",
-    "Mama Rosa's",
-    "Noodle Theory",
-    "Café Olé",
-    "Smoke & Barrel",
-    "Ten Tables",
-    "Harbor Oyster Bar",
-    "Casa Núñez",
-    "Lucky Dumpling",
-]
-FOOD_PLACES = [
-    "downtown",
-    "midtown",
-    "harbor district",
-    "old town",
-    "elm street",
-    "east side",
-    "chinatown",
-    "union square",
-    "the airport",
-    "riverside",
-    "main street",
-    "the university",
-]
-NEAR_ME = ["near me", "nearby", "close by", "within 5 miles", "in walking distance"]
-PRICES = [
-    "cheap",
-    "inexpensive",
-    "affordable",
-    "expensive",
-    "upscale",
-    "high end",
-    "moderately priced",
-    "budget",
-]
-PRICE_PHRASES = ["under 20 dollars", "$15 or less", "less than 30 bucks", "around $40 a person", "under $25"]
-FOOD_RATINGS = ["five star", "highly rated", "4 star", "top rated", "well reviewed", "michelin starred"]
-HOURS = [
-    "open late",
-    "open now",
-    "open on sunday",
-    "open for breakfast",
-    "open after midnight",
-    "open 24 hours",
-    "open before 7 am",
-]
-AMENITIES = [
-    "outdoor seating",
-    "free parking",
-    "kids menu",
-    "live music",
-    "wheelchair access",
-    "delivery",
-    "wine list",
-    "private rooms",
-    "wifi",
-    "a patio",
-]
-TEAMS = [
-    "Riverside Falcons",
-    "FC Nordhavn",
-    "Atlético Sur",
-    "Harbor City Hawks",
-    "Red Valley Rovers",
-    "Kingsport Mariners",
-    "Eastbrook Eagles",
-    "Borussia Talheim",
-    "Coastal United",
-    "Mountain Lions RFC",
-    "Real Valmont",
-    "Aalborg Vikings",
-]
-SPORTS = [
-    "tennis",
-    "rugby",
-    "cycling",
-    "basketball",
-    "volleyball",
-    "rowing",
-    "badminton",
-    "cross-country skiing",
-    "water polo",
-    "judo",
-    "fencing",
-    "sprint canoe",
-]
-TOURNAMENTS = [
-    "Nordic Open",
-    "Coastal Cup",
-    "Grand Prix of Valmont",
-    "Harbor Marathon",
-    "Continental Championship",
-    "Kingsport Classic",
-    "Tri-Nations Trophy",
-    "Autumn Invitational",
-]
-FILLERS = {
-    "_num": ["two", "three", "four", "five", "six", "seven", "eight", "ten", "twelve", "fifteen", "twenty", "forty"],
-    "_numd": ["12", "48", "150", "250", "1,200", "3,500", "640", "75", "90"],
-    "_thing": [
-        "the budget",
-        "the new schedule",
-        "the pension reform",
-        "the housing plan",
-        "the safety report",
-        "the proposal",
-        "the tax changes",
-        "the road repairs",
-        "the water supply",
-        "the school closures",
-    ],
-    "_sthing": [
-        "the measurement error",
-        "the control group",
-        "the cooling step",
-        "the statistical method",
-        "the sample size",
-        "the calibration",
-        "the raw data",
-    ],
-    "_adj": ["quiet", "strange", "long", "short", "noisy", "gentle", "restless", "bright"],
-    "_score": ["1-0", "2-1", "3-1", "2-0", "4-2", "3-3", "0-0"],
-}
-FILLER_DESC = {
-    "_num": "a number word",
-    "_numd": "a plain number",
-    "_thing": "a common noun phrase",
-    "_sthing": "a common noun phrase",
-    "_adj": "an ordinary adjective",
-    "_score": "a match score",
-}
+with VOCAB_FILE.open(encoding="utf-8") as _f:
+    VOCAB: dict = json.load(_f)
+
+WORDS: dict[str, list[str]] = VOCAB["words"]
+FILLERS: dict[str, list[str]] = VOCAB["fillers"]  # `_` slots: written, never annotated
+FILLER_DESC: dict[str, str] = VOCAB["filler_desc"]
+DOMAINS: dict[str, dict] = VOCAB["domains"]  # NER-CoT datasets: labels, templates, empty, learning_empty
+INSTRUCTUIE: dict[str, dict] = VOCAB["instructuie"]  # domain, labels_file, rename, unannotated
+COT: dict = VOCAB["cot"]  # phrasing tables of the reasoning chains
+CORPUS: dict[str, list[str]] = VOCAB["corpus"]  # prose, prompt_heads, prompt_tails
+
+# ======================================================================================================================
+# Slots: template slot name -> value generator
 
 
 def _person(rng: random.Random, dr: float = 0.1, prof: float = 0.0, mid: float = 0.1) -> str:
-    f, last = rng.choice(FIRST), rng.choice(LAST)
+    f, last = rng.choice(WORDS["first"]), rng.choice(WORDS["last"])
     r = rng.random()
     if r < dr:
         return f"Dr. {f[0]}. {last}"
     if r < dr + prof:
         return f"Prof. {f} {last}"
     if r < dr + prof + mid:
-        return f"{f} {rng.choice(INITIALS)}. {last}"
+        return f"{f} {rng.choice(WORDS['initials'])}. {last}"
     return f"{f} {last}"
 
 
 def _date(rng: random.Random) -> str:
-    d, m, y = rng.randint(1, 28), rng.choice(MONTHS), rng.randint(1995, 2024)
+    d, m, y = rng.randint(1, 28), rng.choice(WORDS["months"]), rng.randint(1995, 2024)
     return f"{d} {m} {y}" if rng.random() < 0.5 else f"{m} {d}, {y}"
 
 
 def _month(rng: random.Random) -> str:
-    return f"{rng.choice(MONTHS)} {rng.randint(1995, 2024)}"
+    return f"{rng.choice(WORDS['months'])} {rng.randint(1995, 2024)}"
 
 
 def _pick(values: list[str]):
@@ -824,442 +87,101 @@ def _pick(values: list[str]):
 SLOTS = {
     "person": lambda rng: _person(rng),
     "scientist": lambda rng: _person(rng, dr=0.35, prof=0.15),
-    "artist": lambda rng: rng.choice(STAGE_NAMES) if rng.random() < 0.5 else _person(rng, dr=0.0, mid=0.05),
+    "artist": lambda rng: rng.choice(WORDS["stage_names"]) if rng.random() < 0.5 else _person(rng, dr=0.0, mid=0.05),
     "actor": lambda rng: _person(rng, dr=0.0, mid=0.0),
     "director": lambda rng: _person(rng, dr=0.0, mid=0.05),
     "athlete": lambda rng: _person(rng, dr=0.0, mid=0.05),
-    "org": _pick(ORGS),
-    "techorg": _pick(TECH_ORGS),
-    "city": _pick(CITIES),
-    "country": _pick(COUNTRIES),
-    "nationality": _pick(NATIONALITIES),
-    "event": _pick(EVENTS),
+    "org": _pick(WORDS["orgs"]),
+    "techorg": _pick(WORDS["tech_orgs"]),
+    "city": _pick(WORDS["cities"]),
+    "country": _pick(WORDS["countries"]),
+    "nationality": _pick(WORDS["nationalities"]),
+    "event": _pick(WORDS["events"]),
     "date": _date,
     "month": _month,
-    "university": _pick(UNIVERSITIES),
-    "element": _pick(ELEMENTS),
-    "compound": _pick(COMPOUNDS),
-    "discipline": _pick(DISCIPLINES),
-    "award": _pick(AWARDS),
-    "band": _pick(BANDS),
-    "song": _pick(SONGS),
-    "album": _pick(ALBUMS),
-    "genre": _pick(MUSIC_GENRES),
-    "instrument": _pick(INSTRUMENTS),
-    "lang": _pick(LANGS),
-    "algo": _pick(ALGORITHMS),
-    "product": _pick(PRODUCTS),
-    "conf": _pick(CONFERENCES),
-    "disease": _pick(DISEASES),
-    "drug": _pick(DRUGS),
-    "gene": _pick(GENES),
-    "anatomy": _pick(ANATOMY),
-    "organism": _pick(ORGANISMS),
-    "title": _pick(FILM_TITLES),
-    "mgenre": _pick(FILM_GENRES),
-    "year": _pick(YEARS),
-    "decade": _pick(DECADES),
-    "character": _pick(CHARACTERS),
-    "mrating": _pick(FILM_RATINGS),
-    "dish": _pick(DISHES),
-    "cuisine": _pick(CUISINES),
-    "restaurant": _pick(RESTAURANTS),
-    "place": _pick(FOOD_PLACES),
-    "nearme": _pick(NEAR_ME),
-    "price": _pick(PRICES),
-    "priceq": _pick(PRICE_PHRASES),
-    "frating": _pick(FOOD_RATINGS),
-    "hours": _pick(HOURS),
-    "amenity": _pick(AMENITIES),
-    "team": _pick(TEAMS),
-    "sport": _pick(SPORTS),
-    "tournament": _pick(TOURNAMENTS),
+    "university": _pick(WORDS["universities"]),
+    "element": _pick(WORDS["elements"]),
+    "compound": _pick(WORDS["compounds"]),
+    "discipline": _pick(WORDS["disciplines"]),
+    "award": _pick(WORDS["awards"]),
+    "band": _pick(WORDS["bands"]),
+    "song": _pick(WORDS["songs"]),
+    "album": _pick(WORDS["albums"]),
+    "genre": _pick(WORDS["music_genres"]),
+    "instrument": _pick(WORDS["instruments"]),
+    "lang": _pick(WORDS["langs"]),
+    "algo": _pick(WORDS["algorithms"]),
+    "product": _pick(WORDS["products"]),
+    "conf": _pick(WORDS["conferences"]),
+    "disease": _pick(WORDS["diseases"]),
+    "drug": _pick(WORDS["drugs"]),
+    "gene": _pick(WORDS["genes"]),
+    "anatomy": _pick(WORDS["anatomy"]),
+    "organism": _pick(WORDS["organisms"]),
+    "title": _pick(WORDS["film_titles"]),
+    "mgenre": _pick(WORDS["film_genres"]),
+    "year": _pick(WORDS["years"]),
+    "decade": _pick(WORDS["decades"]),
+    "character": _pick(WORDS["characters"]),
+    "mrating": _pick(WORDS["film_ratings"]),
+    "dish": _pick(WORDS["dishes"]),
+    "cuisine": _pick(WORDS["cuisines"]),
+    "restaurant": _pick(WORDS["restaurants"]),
+    "place": _pick(WORDS["food_places"]),
+    "nearme": _pick(WORDS["near_me"]),
+    "price": _pick(WORDS["prices"]),
+    "priceq": _pick(WORDS["price_phrases"]),
+    "frating": _pick(WORDS["food_ratings"]),
+    "hours": _pick(WORDS["hours"]),
+    "amenity": _pick(WORDS["amenities"]),
+    "team": _pick(WORDS["teams"]),
+    "sport": _pick(WORDS["sports"]),
+    "tournament": _pick(WORDS["tournaments"]),
 }
 for _k, _v in FILLERS.items():
     SLOTS[_k] = _pick(_v)
 
 # ======================================================================================================================
-# Domains: templates (a leading "~" marks a lower-case query: every filled value is lower-cased), entity-free
-# templates, and the label of each slot. `{slot:1}` repeats the value bound to that slot earlier in the template.
+# Label maps, declared once in vocab.json: each domain maps its slots to NER-CoT types; an InstructUIE dataset reuses a
+# domain's templates and map, and declares only how it differs (`rename`: domain type -> dataset type; `unannotated`:
+# domain types that are written but not annotated).
 
-DOMAINS: dict[str, dict] = {
-    "sample-news": {
-        "labels": {
-            "person": "person",
-            "org": "organization",
-            "city": "location",
-            "country": "location",
-            "date": "date",
-            "month": "date",
-            "event": "event",
-            "nationality": "nationality",
-        },
-        "templates": [
-            "{person} was appointed chief executive of {org} on {date}.",
-            "The company {org} said on {date} that it would open a new office in {city}.",
-            "{org} and {org} signed a trade agreement in {city}, {country}.",
-            "Speaking in {city}, {person} said the {event} had drawn record crowds.",
-            "Why did {org} move its headquarters from {city} to {city}?",
-            "{nationality} officials met {person} ahead of the {event} in {country}.",
-            "{person:1} criticised {org} in a speech, and {person:1} repeated the criticism in {city}.",
-            "Police in {city} said {_num} people were evacuated after a fire near the offices of {org}.",
-            "Born in {city}, {person} joined {org} in {month} and later led its {country} division.",
-            "The {event} will take place in {city} from {date}, organisers at {org} announced.",
-            "Shares of {org} fell sharply after {person}, the company's finance chief, resigned.",
-            'Asked about the vote, {person} told reporters: "We will keep working with {org}."',
-            "Delegations from {country}, {country} and {country} arrived in {city} for the {event}.",
-            "{person} of {org} met {person} of {org} in {city} on {date}.",
-            "A {nationality} court fined {org} on {date} for breaching safety rules at its plant near {city}.",
-            "Did {person} really leave {org} for a job in {country}?",
-            "After {_num} months of talks, representatives of {org}, the transport ministry of {country} and "
-            "several unions agreed in {city} on {date} to extend the rail contract, a deal that {person} called "
-            "the most important of the decade.",
-            "The mayor of {city}, {person}, opened the {event}.",
-            "Thousands marched through {city} to protest against {org}.",
-            "Voters in {country} will choose a new parliament on {date}, said {person}.",
-            "{org} reported record profits in {month}.",
-        ],
-        "empty": [
-            "Officials said the talks would resume after a short break.",
-            "About {_num} people attended the meeting, which ended without an agreement.",
-            "The committee postponed its decision on {_thing}.",
-            "Is there any reason to expect {_thing} to change soon?",
-            "Residents complained that {_thing} had been ignored for too long.",
-            "Nobody was hurt, the spokesperson said, and {_num} buildings were checked for damage.",
-            "Critics say {_thing} will hit small businesses hardest.",
-        ],
-    },
-    "sample-science": {
-        "labels": {
-            "scientist": "scientist",
-            "university": "university",
-            "element": "chemical element",
-            "compound": "chemical compound",
-            "discipline": "academic discipline",
-            "award": "award",
-            "country": "country",
-        },
-        "templates": [
-            "{scientist} of {university} won the {award} for work on {discipline}.",
-            "Researchers at {university} showed that {element} atoms can be trapped inside {compound} cages.",
-            "In {country}, {scientist} studies how {compound} breaks down in sea water.",
-            "Which university hired {scientist} to lead its new {discipline} group?",
-            "The {award} went to {scientist} and {scientist}, both from {university}.",
-            "{element}, {element} and {element} were detected in the sample, according to {scientist}.",
-            "{scientist} left {university} for a position in {country} after the grant ended.",
-            "Is {compound} more stable than {compound} at room temperature?",
-            "A team led by {scientist:1} measured the melting point of {element} under pressure, and "
-            "{scientist:1} says the result surprised everyone.",
-            "{discipline} has changed a lot since {scientist} first described the effect.",
-            "The lab in {country} mixes {compound} with {element} to make cheaper batteries.",
-            "Funded by {university} and working with colleagues in {country} and {country}, {scientist} spent "
-            "{_num} years refining a method that turns {compound} into {compound} using {element} as a catalyst, "
-            "work that later earned the {award}.",
-            "{university} opened a new institute for {discipline}.",
-            "Why does {element} glow when heated with {compound}?",
-            "The {award} is the highest honour in {discipline}.",
-        ],
-        "empty": [
-            "The experiment was repeated {_num} times with the same result.",
-            "Why do some samples change colour when heated?",
-            "Reviewers asked for more data on {_sthing} before publication.",
-            "The new microscope can resolve details about {_num} times smaller than before.",
-            "A second team could not reproduce {_sthing}.",
-            "Most of the funding went to {_sthing} and new equipment.",
-        ],
-    },
-    "sample-music": {
-        "labels": {
-            "artist": "musical artist",
-            "band": "band",
-            "song": "song",
-            "album": "album",
-            "genre": "music genre",
-            "instrument": "musical instrument",
-            "country": "country",
-        },
-        "templates": [
-            "{band} released the album {album} in {country}.",
-            '{artist} played the {instrument} on "{song}", the first single from {album}.',
-            'Who wrote the song "{song}"?',
-            "The {genre} band {band} toured {country} with {artist}.",
-            "{artist} mixes {genre} and {genre} on the new record {album}.",
-            "I keep listening to {song:1} by {band}; {song:1} is still my favourite.",
-            "After leaving {band}, {artist} switched from the {instrument} to the {instrument}.",
-            "Is {album} a {genre} album or not?",
-            "The festival line-up includes {band}, {band}, {artist} and {band}.",
-            "{song} topped the charts in {country} for {_num} weeks.",
-            "Recorded over {_num} weeks in a farmhouse in {country}, {album} finds {band} trading the loud {genre} "
-            "of their early records for quiet arrangements built around {instrument} and {instrument}, with "
-            '{artist} singing on the closing track "{song}".',
-            'Their cover of "{song}" features a {instrument} solo by {artist}.',
-            "{band} ended the concert with {song}.",
-            "Which {genre} albums did {artist} record in {country}?",
-            "The title track of {album} was written by {artist}.",
-        ],
-        "empty": [
-            "The concert was moved indoors because of the rain.",
-            "Tickets sold out in {_num} minutes.",
-            "Does anyone know why the second set was so short?",
-            "The crowd sang along to every chorus.",
-            "Critics called the {_adj} record a brave change of direction.",
-            "The drummer counted in and the {_adj} intro began.",
-        ],
-    },
-    "sample-tech": {
-        "labels": {
-            "lang": "programming language",
-            "algo": "algorithm",
-            "product": "product",
-            "techorg": "organization",
-            "org": "organization",
-            "person": "person",
-            "conf": "conference",
-        },
-        "templates": [
-            "{person} implemented {algo} in {lang} for the {product} firmware.",
-            "The company {techorg} rewrote {product} from {lang} in {lang}.",
-            "How fast is {algo} compared to {algo} on sorted input?",
-            "{lang}, {lang} and {lang} are the main languages used at {techorg}.",
-            "At the {conf}, {person} of {techorg} showed that {algo} scales to billions of edges.",
-            "{product} now ships with a {lang} SDK.",
-            "Is {lang} a good first language for learning {algo}?",
-            "{person} wrote the first version of {product:1} in {lang}, and {product:1} is still maintained by "
-            "{techorg}.",
-            "We replaced {algo} with {algo} and the build got {_num} times faster.",
-            "{techorg} acquired {org} to strengthen {product}.",
-            "During a talk at the {conf}, {person}, who leads the compiler team at {techorg}, explained why the new "
-            "{product} scheduler, first prototyped in {lang} and later ported to {lang}, relies on {algo} rather "
-            "than {algo} when the queue grows beyond {_numd} items.",
-            "Why does my {lang} code crash when calling the {product} API?",
-            "{algo} was taught by {person} using {lang} notebooks.",
-            "The startup {techorg} was founded by {person} and {person}.",
-            "Benchmarks of {product} were presented at the {conf}.",
-            "Can {algo} be written in {lang}?",
-        ],
-        "empty": [
-            "The build failed again after the last merge.",
-            "Can someone explain why the tests are flaky on {_num} of the machines?",
-            "We moved the cache to a separate server to cut latency.",
-            "The new release fixes {_numd} bugs and adds a dark mode.",
-            "Please restart the service before running the migration.",
-            "Memory use dropped by {_numd} megabytes after the refactor.",
-            "Why does the installer hang at {_numd} percent?",
-        ],
-    },
-    "sample-biomed": {
-        "labels": {
-            "disease": "disease",
-            "drug": "chemical",
-            "gene": "gene",
-            "anatomy": "anatomy",
-            "organism": "organism",
-        },
-        "templates": [
-            "Patients with {disease} who received {drug} showed lower {gene} expression in the {anatomy}.",
-            "Mutations in {gene} are linked to {disease}.",
-            "Does {drug} reduce the risk of {disease} in adults?",
-            "{gene} knockout in {organism} caused damage to the {anatomy}.",
-            "{organism} strains resistant to {drug} were isolated from {_num} patients.",
-            "The trial compared {drug:1} with {drug} in people with {disease}, and {drug:1} was better tolerated.",
-            "Inflammation of the {anatomy} is a common sign of {disease}.",
-            "{gene}, {gene} and {gene} were upregulated after treatment with {drug}.",
-            "In {organism}, loss of {gene} leads to a condition resembling human {disease}.",
-            "In a cohort of {_numd} adults with long-standing {disease}, daily {drug} given for {_num} months "
-            "lowered markers of damage in the {anatomy} and the {anatomy}, an effect the authors tied to reduced "
-            "{gene} activity, although results in {organism} models had been mixed.",
-            "The patient was later diagnosed with {disease}.",
-            "Which genes besides {gene} are involved in {disease}?",
-            "{drug} levels in the {anatomy} peaked after {_num} hours.",
-            "High doses of {drug} were toxic to {organism}.",
-        ],
-        "empty": [
-            "Samples were stored at low temperature until analysis.",
-            "Follow-up visits took place every {_num} weeks.",
-            "Why did so many participants drop out of the study?",
-            "The authors call for larger trials before any change in practice.",
-            "No serious side effects were reported in the {_num} groups.",
-            "Blood was drawn from {_numd} volunteers after an overnight fast.",
-        ],
-    },
-    "sample-movies": {
-        "labels": {
-            "actor": "actor",
-            "director": "director",
-            "title": "title",
-            "mgenre": "genre",
-            "year": "year",
-            "decade": "year",
-            "character": "character",
-            "mrating": "rating",
-        },
-        "templates": [
-            "~show me {mgenre} movies from {year}",
-            "~who directed {title}",
-            "~find a {mrating} {mgenre} film starring {actor}",
-            "~what {mgenre} movies did {director} make in the {decade}",
-            "~did {actor} play {character} in {title}",
-            "~list movies with {actor} and {actor}",
-            "~which movie has a character called {character}",
-            "~{title} trailer",
-            "~i loved {title:1}, is there a sequel to {title:1}",
-            "~{mgenre} movies directed by {director} with {actor}",
-            "~is {title} rated {mrating}",
-            "~best {mgenre} of {year}",
-            "In {title}, {actor} plays {character}, a retired smuggler hiding on a small island.",
-            "{director} cast {actor} as {character} in the {year} {mgenre} film {title}.",
-            "Was {title} really directed by {director}?",
-            "~movies like {title} with {actor}",
-            "~{actor} {mgenre} from the {decade}",
-        ],
-        "empty": [
-            "~what time does the late show start",
-            "~how long is the line at the ticket counter",
-            "~can you recommend something to watch with {_num} friends",
-            "The projector broke halfway through the screening.",
-            "~how much are tickets for {_num} adults",
-            "~is the cinema on the corner still open",
-        ],
-    },
-    "sample-food": {
-        "labels": {
-            "dish": "dish",
-            "cuisine": "cuisine",
-            "place": "location",
-            "nearme": "location",
-            "city": "location",
-            "restaurant": "restaurant name",
-            "price": "price",
-            "priceq": "price",
-            "frating": "rating",
-            "hours": "hours",
-            "amenity": "amenity",
-        },
-        "templates": [
-            "~{price} {cuisine} place near {place}",
-            "~where can i get {dish} {nearme}",
-            "~is {restaurant} {hours}",
-            "~find a {frating} {cuisine} restaurant with {amenity}",
-            "~i want {dish} for {priceq}",
-            "~does {restaurant} have {amenity}",
-            "~any {cuisine} places in {place} that serve {dish}",
-            "~{restaurant} or {restaurant}, which one has better {dish}",
-            "~{dish} {nearme}",
-            "~looking for a {price} spot with {amenity} and good {dish}",
-            "~i had {dish:1} at {restaurant} last night, best {dish:1} in town",
-            "{restaurant} in {city} serves the best {dish} I have ever had.",
-            "Is {restaurant} a {cuisine} restaurant or a bakery?",
-            "~{frating} {cuisine} {hours} {nearme}",
-            "~what are the hours for {restaurant} on {place}",
-            "~i need a {price} place for {dish} that is {hours}",
-        ],
-        "empty": [
-            "~i am hungry what do you suggest",
-            "~can you book a table for {_num}",
-            "~how long is the wait usually",
-            "The kitchen closes early on holidays.",
-            "~do i need a reservation for {_num} people",
-            "~is tipping expected",
-        ],
-    },
-    "sample-sports": {
-        "labels": {
-            "athlete": "athlete",
-            "team": "team",
-            "sport": "sport",
-            "tournament": "tournament",
-            "city": "location",
-            "country": "location",
-            "date": "date",
-            "month": "date",
-        },
-        "templates": [
-            "{athlete} scored twice as {team} beat {team} {_score} in {city}.",
-            "{athlete} won the {tournament} on {date}.",
-            "Who won the {sport} final at the {tournament}?",
-            "{team} signed {athlete} from {team} for an undisclosed fee.",
-            "The {tournament} will be held in {city}, {country}, organisers confirmed.",
-            "{athlete:1} of {country} took gold in {sport}, and {athlete:1} also set a national record.",
-            "Is {athlete} fit to play for {team} on {date}?",
-            "{sport} fans in {city} queued for hours to see {athlete}.",
-            "{team}, {team} and {team} are level on points after {_num} rounds.",
-            "Having missed most of the season with a knee injury, {athlete} returned for {team} on {date} and "
-            "scored the winner against {team}, a result that lifts the club into the qualifying places for the "
-            "{tournament} and sends {_num} thousand travelling fans home happy.",
-            "The {sport} world championships start in {country} on {date}.",
-            "{athlete} retired after winning the {tournament}.",
-            "Which team does {athlete} play for?",
-            "{athlete} joined {team} in {month} after a long dispute with {team}.",
-            "{athlete} and {athlete} will meet in the {sport} semi-final in {city}.",
-        ],
-        "empty": [
-            "The match was delayed by heavy rain.",
-            "Both coaches praised the referee after the game.",
-            "How many substitutes can a team use?",
-            "The stadium holds about {_num} thousand spectators.",
-            "Training was cancelled because the pitch was frozen.",
-            "The final score was {_score} after extra time.",
-        ],
-    },
-}
 
-# Types of each NER-CoT dataset (schema candidates), derived from the label maps in first-seen order.
+def dataset_labels(spec: dict) -> dict[str, str | None]:
+    """Slot -> type of an InstructUIE dataset (None: written, not annotated), derived from its domain's map.
+
+    Annotated slots come first, then the unannotated ones, each in the domain's order (the map is only looked up, so
+    its order does not change the draws)."""
+    domain = DOMAINS[spec["domain"]]["labels"]
+    rename, unannotated = spec.get("rename", {}), spec.get("unannotated", [])
+    labels: dict[str, str | None] = {s: rename.get(t, t) for s, t in domain.items() if t not in unannotated}
+    labels.update((s, None) for s, t in domain.items() if t in unannotated)
+    return labels
+
+
+# Types of each NER-CoT dataset (schema candidates): its label map's types in first-seen order. Label map of each
+# InstructUIE dataset: derived as above.
 for _d in DOMAINS.values():
     _d["types"] = list(dict.fromkeys(_d["labels"].values()))
+for _spec in INSTRUCTUIE.values():
+    _spec["labels"] = dataset_labels(_spec)
 
-# InstructUIE datasets: which domain's templates they reuse and how slots map to their (smaller) label sets.
-# A slot mapped to None is written but not annotated (the dataset has no such type).
-INSTRUCTUIE = {
-    "sample-news": {
-        "domain": "sample-news",
-        "labels_file": ["person", "organization", "location", "else"],
-        "labels": {
-            "person": "person",
-            "org": "organization",
-            "city": "location",
-            "country": "location",
-            "event": "else",
-            "nationality": "else",
-            "date": None,
-            "month": None,
-        },
-    },
-    "sample-tech": {
-        "domain": "sample-tech",
-        "labels_file": ["programming language", "algorithm", "product", "organization", "person"],
-        "labels": {
-            "lang": "programming language",
-            "algo": "algorithm",
-            "product": "product",
-            "techorg": "organization",
-            "org": "organization",
-            "person": "person",
-            "conf": None,
-        },
-    },
-    # Written with MIT-restaurant style capitalised type names; the project's readers normalise them.
-    "sample-food": {
-        "domain": "sample-food",
-        "labels_file": ["Dish", "Cuisine", "Location", "Price", "Restaurant Name"],
-        "labels": {
-            "dish": "Dish",
-            "cuisine": "Cuisine",
-            "place": "Location",
-            "nearme": "Location",
-            "city": "Location",
-            "restaurant": "Restaurant Name",
-            "price": "Price",
-            "priceq": "Price",
-            "frating": None,
-            "hours": None,
-            "amenity": None,
-        },
-    },
-}
+# Sizes of the committed files (the learning draw takes its size from --learning).
 SPLIT_SIZES = {"train": 60, "dev": 20, "test": 30}
 SPLIT_EMPTY = {"train": 6, "dev": 2, "test": 3}
 NER_COT_PER_DOMAIN = 30
-NER_COT_EMPTY = [4, 4, 3, 4, 3, 4, 4, 3]  # per domain, in DOMAINS order: 29 of 240 (12%)
+NER_COT_EMPTY = {  # entity-free records per domain: 29 of 240 (12%)
+    "sample-news": 4,
+    "sample-science": 4,
+    "sample-music": 3,
+    "sample-tech": 4,
+    "sample-biomed": 3,
+    "sample-movies": 4,
+    "sample-food": 4,
+    "sample-sports": 3,
+}
+LEARNING_EMPTY_SHARE = sum(NER_COT_EMPTY.values()) / (NER_COT_PER_DOMAIN * len(NER_COT_EMPTY))
+
 
 # ======================================================================================================================
 # Template filling
@@ -1391,142 +313,48 @@ def _clean(sentence: str, spans: list[dict], used: list[str]) -> bool:
     return True
 
 
+def check_vocab() -> None:
+    """Fail early, with a readable message, on vocab.json mistakes that would otherwise surface mid-draw or not at all."""
+    errors: list[str] = []
+    for slot in FILLERS:
+        if not slot.startswith("_") or slot not in FILLER_DESC:
+            errors.append(f"filler {slot!r}: must start with _ and have a filler_desc")
+    if list(NER_COT_EMPTY) != list(DOMAINS):
+        errors.append(f"NER_COT_EMPTY in build.py lists {list(NER_COT_EMPTY)}, vocab.json domains {list(DOMAINS)}")
+    for name, dom in DOMAINS.items():
+        for slot in dom["labels"]:
+            if slot not in SLOTS or slot.startswith("_"):
+                errors.append(f"{name}: label of unknown or filler slot {slot!r}")
+        for kind in ("templates", "empty", "learning_empty"):
+            for tpl in dom[kind]:
+                try:
+                    _lower, parts = parse_template(tpl)
+                except KeyError as e:
+                    errors.append(f"{name} {kind}: {e.args[0]}")
+                    continue
+                for part in parts:
+                    if isinstance(part, str) or part[0].startswith("_"):
+                        continue
+                    if kind != "templates":
+                        errors.append(f"{name} {kind}: entity slot {{{part[0]}}} in {tpl!r}")
+                    elif part[0] not in dom["labels"]:
+                        errors.append(f"{name}: slot {{{part[0]}}} has no label, in {tpl!r}")
+    for name, spec in INSTRUCTUIE.items():
+        types = DOMAINS[spec["domain"]]["types"] if spec["domain"] in DOMAINS else []
+        for t in [*spec.get("rename", {}), *spec.get("unannotated", [])]:
+            if t not in types:
+                errors.append(f"instructuie {name}: {t!r} is not a type of domain {spec['domain']!r}")
+        annotated = {t for t in spec["labels"].values() if t is not None}
+        if annotated != set(spec["labels_file"]):
+            errors.append(
+                f"instructuie {name}: labels_file {spec['labels_file']} but the map gives {sorted(annotated)}"
+            )
+    if errors:
+        raise SystemExit(f"{VOCAB_FILE}:\n  " + "\n  ".join(errors))
+
+
 # ======================================================================================================================
-# Reasoning chains (cot), written by rules
-
-DESC = {
-    "person": ["a personal name", "the name of a person", "a first name and surname"],
-    "organization": ["the name of a company or institution", "an organization's name", "a named body"],
-    "location": ["a place name", "a geographic name", "the name of a place"],
-    "date": ["a calendar date", "a point in time", "a specific date"],
-    "event": ["a named event", "the name of an event"],
-    "nationality": ["a nationality adjective", "a word for a nationality"],
-    "scientist": ["a researcher's name", "a person doing research", "the name of a scientist"],
-    "university": ["the name of a university or college", "an academic institution"],
-    "chemical element": ["a chemical element", "an element of the periodic table"],
-    "chemical compound": ["a compound, not a single element", "a chemical compound"],
-    "academic discipline": ["a field of study", "a research discipline"],
-    "award": ["the name of a prize", "an award title"],
-    "country": ["a country name", "the name of a country"],
-    "musical artist": ["a performer's name", "a solo artist"],
-    "band": ["a group name", "the name of a band"],
-    "song": ["a song title", "the title of a single track"],
-    "album": ["an album title", "the title of a record"],
-    "music genre": ["a style of music", "a music genre"],
-    "musical instrument": ["an instrument", "something a musician plays"],
-    "programming language": ["a programming language", "a language for writing code"],
-    "algorithm": ["a named method or procedure", "an algorithm"],
-    "product": ["a product name", "a named device or piece of software"],
-    "conference": ["the name of a meeting or conference", "a named event for researchers"],
-    "disease": ["a disease or condition", "an illness"],
-    "chemical": ["a drug or chemical substance", "a compound given as treatment"],
-    "gene": ["a gene or protein symbol", "a gene name"],
-    "anatomy": ["a body part or tissue", "an anatomical structure"],
-    "organism": ["a species or strain", "an organism name"],
-    "actor": ["a performer in the film", "the name of an actor"],
-    "director": ["the person behind the camera", "a filmmaker's name"],
-    "title": ["a film title", "the name of a movie"],
-    "genre": ["a film genre", "a kind of movie"],
-    "year": ["a year or period", "a time reference for the release"],
-    "character": ["a role in the story", "a character's name"],
-    "rating": ["an age rating", "a certificate such as pg"],
-    "dish": ["a dish", "something on the menu"],
-    "cuisine": ["a cuisine", "a style of cooking"],
-    "price": ["a price constraint", "how much it should cost"],
-    "restaurant name": ["a restaurant's name", "the name of a place to eat"],
-    "hours": ["an opening-hours constraint", "when the place should be open"],
-    "amenity": ["a facility or feature of the place", "an amenity"],
-    "athlete": ["an athlete's name", "the name of a player"],
-    "team": ["a team name", "the name of a club"],
-    "sport": ["a sport", "a kind of competition"],
-    "tournament": ["a named competition", "a tournament name"],
-}
-DESC_OVERRIDE = {
-    ("sample-food", "rating"): ["a quality rating", "how well reviewed it is"],
-    ("sample-food", "location"): ["where the user wants to eat", "a place constraint"],
-}
-
-RESTATE = [
-    "The types to find are {T}.",
-    "I am asked for {T}.",
-    "Target types: {T}.",
-    "The schema lists {T}, so I look for those.",
-    "I need mentions of {T} in this sentence.",
-    "Entity types to check: {T}.",
-]
-CLAUSE_BEFORE = [
-    '"{x}" follows "{c}" and is {d}, so I tag it {L}',
-    'after "{c}" comes "{x}", {d}, which fits {L}',
-    '"{x}", right after "{c}", is {d}, hence {L}',
-    'the words "{c}" introduce "{x}", {d}, so it goes under {L}',
-]
-CLAUSE_AFTER = [
-    '"{x}" comes before "{c}" and is {d}, so I tag it {L}',
-    '"{x}" is followed by "{c}"; it is {d}, so it is {L}',
-    'the span "{x}" precedes "{c}" and reads as {d}, hence {L}',
-]
-CLAUSE_BARE = [
-    '"{x}" is {d}, so I tag it {L}',
-    '"{x}" reads as {d}, which fits {L}',
-]
-CLAUSE_LIST = [
-    '{xs} form a list after "{c}", each {d}, so all are {L}',
-    'the list {xs} after "{c}" holds {L} mentions, each {d}',
-]
-CLAUSE_LIST_BARE = [
-    "{xs} are listed together, each {d}, so all are {L}",
-    "the list {xs} holds {L} mentions, each {d}",
-]
-CLAUSE_MEDIUM = ['"{x}" after "{c}" is {L}', '"{x}" (after "{c}") is {L}', 'after "{c}", "{x}" is {L}']
-CLAUSE_COMPACT = ['"{x}" is {L}', '"{x}" -> {L}', '"{x}" counts as {L}']
-REPEAT_NOTE = [
-    " (it occurs twice, with the same type both times)",
-    "; it appears again later in the same role",
-    ", and its second occurrence is the same entity",
-]
-FILLER_CLAUSE = [
-    '"{f}" is only {fd}, so I skip it',
-    '"{f}" is just {fd} and not an entity',
-]
-ABSENT_ONE = [
-    "There is no {t} in the sentence.",
-    "Nothing here counts as {t}.",
-    "No span fits {t}.",
-    "The sentence has no {t} mention.",
-]
-ABSENT_MANY = [
-    "No span fits {ts_or}.",
-    "{ts_and} have no mention.",
-    "The sentence contains nothing for {ts_or}.",
-    "I find no {ts_or} mentions.",
-]
-ALL_COVERED = ["Every listed type is covered.", "Each target type has a mention."]
-CONCLUDE = [
-    "So the answer has {n} {ent}.",
-    "Conclusion: {n} {ent} to extract.",
-    "That gives {n} {ent} in total.",
-    "Final count: {n} {ent}.",
-]
-EMPTY_READ = [
-    "Reading it word by word, I find no proper names, titles or named items.",
-    "The words are all generic; nothing names a specific {t0}.",
-    "It is an ordinary statement without any named {t0} or similar item.",
-    "No word in it refers to a particular named thing.",
-]
-EMPTY_QUERY_READ = [
-    "The query is generic and names no specific {t0} or other target.",
-    "This request has no concrete names or constraints that match a type.",
-]
-EMPTY_ABSENT = [
-    "So none of {ts_or} appears.",
-    "Hence {ts_and} all have no mention.",
-    "Therefore no span matches {ts_or}.",
-]
-EMPTY_CONCLUDE = [
-    "Nothing to extract, so the answer is empty.",
-    "The answer is an empty entity list.",
-    "Conclusion: no entities.",
-]
+# Reasoning chains (cot), written by rules from the phrasing tables in COT
 
 
 def join_and(items: list[str]) -> str:
@@ -1546,7 +374,8 @@ def _cap(s: str) -> str:
 
 
 def _desc(rng: random.Random, dataset: str, label: str) -> str:
-    return rng.choice(DESC_OVERRIDE.get((dataset, label), DESC.get(label, [f"a {label}"])))
+    override = COT["desc_override"].get(dataset, {})
+    return rng.choice(override[label] if label in override else COT["desc"].get(label, [f"a {label}"]))
 
 
 def _groups(spans: list[dict]) -> list[dict]:
@@ -1607,42 +436,42 @@ def _clause(rng: random.Random, dataset: str, g: dict, level: int) -> str:
     """One walk-through clause; level 0 is the full form, 1 keeps the cue, 2 is the bare type decision."""
     L = g["label"]
     if level == 1 and g["before"] and len(g["texts"]) == 1:
-        out = rng.choice(CLAUSE_MEDIUM).format(x=g["texts"][0], c=g["before"], L=L)
-        return out + (rng.choice(REPEAT_NOTE) if g["repeat"] else "")
+        out = rng.choice(COT["clause_medium"]).format(x=g["texts"][0], c=g["before"], L=L)
+        return out + (rng.choice(COT["repeat_note"]) if g["repeat"] else "")
     if level >= 1:
-        return "; ".join(rng.choice(CLAUSE_COMPACT).format(x=x, L=L) for x in g["texts"])
+        return "; ".join(rng.choice(COT["clause_compact"]).format(x=x, L=L) for x in g["texts"])
     d = _desc(rng, dataset, L)
     if len(g["texts"]) > 1:
         xs = join_and([f'"{x}"' for x in g["texts"]])
         if g["before"]:
-            out = rng.choice(CLAUSE_LIST).format(xs=xs, c=g["before"], d=d, L=L)
+            out = rng.choice(COT["clause_list"]).format(xs=xs, c=g["before"], d=d, L=L)
         else:
-            out = rng.choice(CLAUSE_LIST_BARE).format(xs=xs, d=d, L=L)
+            out = rng.choice(COT["clause_list_bare"]).format(xs=xs, d=d, L=L)
     elif g["before"] and (not g["after"] or rng.random() < 0.7):
-        out = rng.choice(CLAUSE_BEFORE).format(x=g["texts"][0], c=g["before"], d=d, L=L)
+        out = rng.choice(COT["clause_before"]).format(x=g["texts"][0], c=g["before"], d=d, L=L)
     elif g["after"]:
-        out = rng.choice(CLAUSE_AFTER).format(x=g["texts"][0], c=g["after"], d=d, L=L)
+        out = rng.choice(COT["clause_after"]).format(x=g["texts"][0], c=g["after"], d=d, L=L)
     else:
-        out = rng.choice(CLAUSE_BARE).format(x=g["texts"][0], d=d, L=L)
+        out = rng.choice(COT["clause_bare"]).format(x=g["texts"][0], d=d, L=L)
     if g["repeat"]:
-        out += rng.choice(REPEAT_NOTE)
+        out += rng.choice(COT["repeat_note"])
     return out
 
 
 def make_cot(rng: random.Random, dataset: str, schema: list[str], filled: dict, query: bool) -> str:
     spans, fillers = filled["spans"], filled["fillers"]
-    restate = rng.choice(RESTATE).format(T=join_and(schema))
+    restate = rng.choice(COT["restate"]).format(T=join_and(schema))
     present = list(dict.fromkeys(s["label"] for s in spans))
     absent = [t for t in schema if t not in present]
     if not spans:
         t0 = rng.choice(schema)
         parts = [restate]
-        parts.append(rng.choice(EMPTY_QUERY_READ if query else EMPTY_READ).format(t0=t0))
+        parts.append(rng.choice(COT["empty_query_read"] if query else COT["empty_read"]).format(t0=t0))
         if fillers and rng.random() < 0.7:
             slot, f = fillers[0]
-            parts.append(_cap(rng.choice(FILLER_CLAUSE).format(f=f, fd=FILLER_DESC[slot])) + ".")
-        parts.append(rng.choice(EMPTY_ABSENT).format(ts_or=join_or(schema), ts_and=_cap(join_and(schema))))
-        parts.append(rng.choice(EMPTY_CONCLUDE))
+            parts.append(_cap(rng.choice(COT["filler_clause"]).format(f=f, fd=FILLER_DESC[slot])) + ".")
+        parts.append(rng.choice(COT["empty_absent"]).format(ts_or=join_or(schema), ts_and=_cap(join_and(schema))))
+        parts.append(rng.choice(COT["empty_conclude"]))
         return " ".join(parts)
     groups = _groups(spans)
     n_unique = len(dict.fromkeys((s["text"], s["label"]) for s in spans))
@@ -1650,16 +479,16 @@ def make_cot(rng: random.Random, dataset: str, schema: list[str], filled: dict, 
         clauses = [_clause(rng, dataset, g, level) for g in groups]
         if fillers and rng.random() < 0.4:
             slot, f = rng.choice(fillers)
-            clauses.append(rng.choice(FILLER_CLAUSE).format(f=f, fd=FILLER_DESC[slot]))
+            clauses.append(rng.choice(COT["filler_clause"]).format(f=f, fd=FILLER_DESC[slot]))
         tail: list[str] = []
         if absent:
             if len(absent) == 1:
-                tail.append(rng.choice(ABSENT_ONE).format(t=absent[0]))
+                tail.append(rng.choice(COT["absent_one"]).format(t=absent[0]))
             else:
-                tail.append(rng.choice(ABSENT_MANY).format(ts_or=join_or(absent), ts_and=_cap(join_and(absent))))
+                tail.append(rng.choice(COT["absent_many"]).format(ts_or=join_or(absent), ts_and=_cap(join_and(absent))))
         elif rng.random() < 0.5:
-            tail.append(rng.choice(ALL_COVERED))
-        tail.append(rng.choice(CONCLUDE).format(n=n_unique, ent="entity" if n_unique == 1 else "entities"))
+            tail.append(rng.choice(COT["all_covered"]))
+        tail.append(rng.choice(COT["conclude"]).format(n=n_unique, ent="entity" if n_unique == 1 else "entities"))
         room = 6 - 1 - len(tail)  # sentences left for the walk-through
         n_sent = min(room, len(clauses))
         walk: list[str] = []
@@ -1703,38 +532,45 @@ class SentencePool:
         raise RuntimeError(f"could not draw a new {kind} sentence")
 
 
+def _ner_cot_records(rng: random.Random, pool: SentencePool, name: str, n: int, n_empty: int, guid: str) -> list[dict]:
+    """`n` NER-CoT records of domain `name`, `n_empty` of them (at random positions) without entities."""
+    types = DOMAINS[name]["types"]
+    empty_at = set(rng.sample(range(n), n_empty))
+    records = []
+    for i in range(n):
+        tpl, filled = pool.draw("empty" if i in empty_at else "templates")
+        present = list(dict.fromkeys(s["label"] for s in filled["spans"]))
+        lo = max(3, len(present))
+        hi = min(7, len(types))
+        size = rng.randint(lo, hi) if rng.random() < 0.7 else lo
+        others = [t for t in types if t not in present]
+        schema = present + rng.sample(others, size - len(present))
+        rng.shuffle(schema)
+        cot = make_cot(rng, name, schema, filled, query=tpl.startswith("~"))
+        entities = []
+        for s in filled["spans"]:
+            e = {"text": s["text"], "label": s["label"]}
+            if e not in entities:
+                entities.append(e)
+        records.append(
+            {
+                "guid": guid.format(name=name, i=i),
+                "dataset": name,
+                "sentence": filled["sentence"],
+                "schema": schema,
+                "cot": cot,
+                "entities": entities,
+            }
+        )
+    return records
+
+
 def build_ner_cot(seed: int, seen: set[str]) -> list[dict]:
     records = []
-    for d_idx, (name, dom) in enumerate(DOMAINS.items()):
+    for name, dom in DOMAINS.items():
         rng = random.Random(f"{seed}/ner_cot/{name}")
         pool = SentencePool(rng, dom, dom["labels"], seen)
-        empty_at = sorted(rng.sample(range(NER_COT_PER_DOMAIN), NER_COT_EMPTY[d_idx]))
-        types = dom["types"]
-        for i in range(NER_COT_PER_DOMAIN):
-            tpl, filled = pool.draw("empty" if i in empty_at else "templates")
-            present = list(dict.fromkeys(s["label"] for s in filled["spans"]))
-            lo = max(3, len(present))
-            hi = min(7, len(types))
-            size = rng.randint(lo, hi) if rng.random() < 0.7 else lo
-            others = [t for t in types if t not in present]
-            schema = present + rng.sample(others, size - len(present))
-            rng.shuffle(schema)
-            cot = make_cot(rng, name, schema, filled, query=tpl.startswith("~"))
-            entities = []
-            for s in filled["spans"]:
-                e = {"text": s["text"], "label": s["label"]}
-                if e not in entities:
-                    entities.append(e)
-            records.append(
-                {
-                    "guid": f"{name}-{i:03d}",
-                    "dataset": name,
-                    "sentence": filled["sentence"],
-                    "schema": schema,
-                    "cot": cot,
-                    "entities": entities,
-                }
-            )
+        records += _ner_cot_records(rng, pool, name, NER_COT_PER_DOMAIN, NER_COT_EMPTY[name], "{name}-{i:03d}")
     return records
 
 
@@ -1763,36 +599,45 @@ def build_instructuie(seed: int, seen: set[str]) -> dict[str, dict]:
     return out
 
 
-CORPUS_PROSE = [
-    "Named entity recognition finds the spans of a sentence that name people, places, organizations and other "
-    "things, and assigns each span an entity type.",
-    "The model first reasons inside a think block and then writes the entities as a JSON object.",
-    "Each entity type in the schema is a short lower-case name such as person, location or programming language.",
-    "A mention must be copied exactly as it is written in the sentence, including its punctuation.",
-    "If no span fits a type, that type is left out of the answer.",
-    "The reasoning restates the target types, looks at each candidate span and explains the decision.",
-    "Types with no mention are named explicitly before the final answer is written.",
-    "An empty answer is correct when the sentence contains no entity of the requested types.",
-    "Precision counts how many predicted entities are correct; recall counts how many gold entities were found.",
-    "The F1 score is the harmonic mean of precision and recall, computed over exact matches of text and type.",
-    "Training uses supervised fine-tuning on reasoning chains, followed by reinforcement learning with a reward "
-    "for well-formed and correct answers.",
-    "The tokenizer splits text into bytes and merges frequent pairs into larger tokens.",
-    "Datasets come from news, science, music, technology, biomedicine, movies, food and sports.",
-    "Every example has a sentence, a schema, a reasoning chain and a list of entities with their labels.",
-]
-PROMPT_HEADS = [
-    "Find the named entities in the sentence below. Only these entity types count:",
-    "Extract every entity of the following types from the sentence:",
-    "Given the entity types below, list the mentions that appear in the sentence.",
-    "Identify the entities in the text. Allowed types:",
-]
-PROMPT_TAILS = [
-    "Think it through first, then answer with one JSON object of the form "
-    '{"entities": {"<type>": ["<mention>", ...]}}.',
-    "Reason step by step inside <think> and </think>, then give the entities as JSON, grouped by type.",
-    "Copy each mention exactly as written and leave out types with no mention.",
-]
+def held_out_sentences(seed: int) -> set[str]:
+    """Sentences a learning draw must not contain: those of `ner_cot.jsonl` and of the InstructUIE dev and test
+    splits, both as committed next to this script and as drawn for `seed` (the same set for the default seed)."""
+    seen: set[str] = set()
+    ner_cot = build_ner_cot(seed, seen)
+    iuie = build_instructuie(seed, seen)
+    out = {r["sentence"] for r in ner_cot}
+    out |= {r["sentence"] for d in iuie.values() for split in ("dev", "test") for r in d["splits"][split]}
+    committed = HERE / "ner_cot.jsonl"
+    if committed.is_file():
+        with committed.open(encoding="utf-8") as f:
+            out |= {json.loads(line)["sentence"] for line in f if line.strip()}
+    for name in INSTRUCTUIE:
+        for split in ("dev", "test"):
+            path = HERE / "instructuie" / name / f"{split}.json"
+            if path.is_file():
+                out |= {r["sentence"] for r in json.loads(path.read_text(encoding="utf-8"))}
+    return out
+
+
+def build_learning(seed: int, n: int) -> list[dict]:
+    """A larger NER-CoT draw for training experiments: `n` records per domain, about the same share without entities
+    as `ner_cot.jsonl`, from random streams of their own, every held-out sentence (`held_out_sentences`) excluded.
+
+    Entity-free records also draw from each domain's `learning_empty` templates: the committed `empty` ones alone
+    have too few distinct fillings for large `n`."""
+    seen = held_out_sentences(seed)
+    n_empty = round(n * LEARNING_EMPTY_SHARE)
+    records = []
+    for name, dom in DOMAINS.items():
+        rng = random.Random(f"{seed}/learning/{name}")
+        pool = SentencePool(
+            rng, {"templates": dom["templates"], "empty": dom["empty"] + dom["learning_empty"]}, dom["labels"], seen
+        )
+        try:
+            records += _ner_cot_records(rng, pool, name, n, n_empty, "{name}-learning-{i:05d}")
+        except RuntimeError as e:
+            raise RuntimeError(f"{name}: {e}; N={n} is too large for the templates and vocabularies") from None
+    return records
 
 
 def build_corpus(seed: int, ner_cot: list[dict], held_out: set[str], target_bytes: int = 200_000) -> str:
@@ -1830,10 +675,10 @@ def build_corpus(seed: int, ner_cot: list[dict], held_out: set[str], target_byte
             indent = 2 if rng.random() < 0.6 else None
             chunk = "\n".join(
                 [
-                    rng.choice(PROMPT_HEADS),
+                    rng.choice(CORPUS["prompt_heads"]),
                     json.dumps(schema, ensure_ascii=False),
                     f"Sentence: {filled['sentence']}",
-                    rng.choice(PROMPT_TAILS),
+                    rng.choice(CORPUS["prompt_tails"]),
                     "<think>",
                     cot,
                     "</think>",
@@ -1853,7 +698,7 @@ def build_corpus(seed: int, ner_cot: list[dict], held_out: set[str], target_byte
             rng.shuffle(lines)
             chunk = "\n".join(lines)
         else:  # prose about the task
-            chunk = " ".join(rng.sample(CORPUS_PROSE, rng.randint(2, 4)))
+            chunk = " ".join(rng.sample(CORPUS["prose"], rng.randint(2, 4)))
         if not chunk:
             continue
         chunk += "\n\n"
@@ -1901,11 +746,39 @@ GENERATED = ["ner_cot.jsonl", "corpus.txt"] + [
 ]
 
 
+def write_learning(path: Path, n: int, seed: int = DEFAULT_SEED) -> int:
+    """Write `build_learning(seed, n)` as JSONL to `path`; returns the number of records."""
+    records = build_learning(seed, n)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8", newline="\n") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    return len(records)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", type=Path, default=HERE, help="output folder (default: the folder of this script)")
+    what = ap.add_mutually_exclusive_group()
+    what.add_argument("--out", type=Path, default=HERE, help="output folder (default: the folder of this script)")
+    what.add_argument(
+        "--learning",
+        nargs=2,
+        metavar=("N", "OUT_FILE"),
+        help="write only OUT_FILE: N NER-CoT records per domain (JSONL), held out from the sample files",
+    )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
     args = ap.parse_args(argv)
+    check_vocab()
+    if args.learning:
+        n_arg, out_file = args.learning
+        if not n_arg.isdigit() or int(n_arg) < 1:
+            ap.error(f"--learning: N must be a positive integer, got {n_arg!r}")
+        try:
+            count = write_learning(Path(out_file), int(n_arg), args.seed)
+        except RuntimeError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 1
+        print(f"{count} records ({int(n_arg)} per domain x {len(DOMAINS)} domains) written to {out_file}")
+        return 0
     for p in write_all(args.out, args.seed):
         print(f"{p.stat().st_size:>8}  {p}")
     return 0

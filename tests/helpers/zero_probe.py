@@ -34,6 +34,17 @@ class Probe(TrainerCallback):
         }
         Path(f"{self.out}.rank{info['rank']}").write_text(json.dumps(info))
 
+    def on_train_end(self, args, state, control, model=None, **kwargs):
+        """Gather the trained full weights from the shards (every rank takes part) and keep rank 0's copy."""
+        import deepspeed
+        import torch
+        import torch.distributed as dist
+
+        named = list(model.named_parameters())
+        with deepspeed.zero.GatheredParameters([p for _, p in named], modifier_rank=None):
+            if not dist.is_initialized() or dist.get_rank() == 0:
+                torch.save({n: p.detach().clone().cpu() for n, p in named}, f"{self.out}.final.pt")
+
 
 if __name__ == "__main__":
     from trl import GRPOConfig, ModelConfig, SFTConfig, TrlParser
