@@ -46,9 +46,10 @@ demo: install
 bench: install
 	$(PY) bench/run_all.py
 
-# On a CUDA machine (torch with CUDA, transformers; flash-attn and liger-kernel for the padding-free/Liger variants).
+# On a CUDA machine (torch with CUDA, transformers, trl; flash-attn and liger-kernel for the padding-free/Liger SFT
+# variants, vllm for the GRPO step): the SFT step benchmark, then the GRPO step benchmark (bench/gpu/run_all.py).
 bench-gpu:
-	python bench/gpu/bench_sft_gpu.py
+	python bench/gpu/run_all.py
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

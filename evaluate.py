@@ -36,18 +36,12 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reasoning_ner.api import APIError
+from reasoning_ner.chat_client import APIError
 from reasoning_ner.data import DataError, load_dataset_config
-from reasoning_ner.evaluation import (
-    generation_items,
-    load_splits,
-    score_predictions,
-    usage_stats,
-    write_reports,
-)
 from reasoning_ner.generation import GenerationArguments
-from reasoning_ner.metrics import get_protocol, markdown_table, result_rows
 from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
+from reasoning_ner.reports import markdown_table, usage_stats, write_reports
+from reasoning_ner.scoring import get_protocol, load_splits, result_rows, score_predictions
 
 
 @dataclass
@@ -91,7 +85,7 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
         splits = load_splits(args.base_path, names, args.split, args.limit)  # a missing folder fails before any model
         prompt = None
         if gen.model:
-            from reasoning_ner.generation import generate_to_file
+            from reasoning_ner.generation import generate_to_file, generation_items
             from reasoning_ner.labels import LabelPolicy
             from reasoning_ner.prompts import resolve_prompt
 

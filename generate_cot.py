@@ -21,18 +21,10 @@ import sys
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
-from reasoning_ner.api import APIError, ChatClient, ordered_map
-from reasoning_ner.cot import (
-    CotSettings,
-    ner_cot_record,
-    process_one,
-    read_cot_inputs,
-    read_ledger,
-    report_markdown,
-    summarize,
-)
+from reasoning_ner.chat_client import APIError, ChatClient
+from reasoning_ner.cot import CotSettings, read_cot_inputs, report_markdown, run
 from reasoning_ner.data import DataError
-from reasoning_ner.plots import plot_score_histogram
+from reasoning_ner.resumable import LockedError
 
 
 def _json_arg(value, name: str) -> dict:
@@ -89,8 +81,6 @@ class CotArguments:
 
 
 def main(a: CotArguments) -> int:
-    from tqdm.auto import tqdm
-
     try:
         if not a.input or not a.teacher_model or not a.api_base:
             raise ValueError("give --input, --teacher_model and --api_base (or a --config)")
@@ -110,46 +100,22 @@ def main(a: CotArguments) -> int:
                 a.judge_api_base or a.api_base, a.judge_model, a.judge_api_key_env or a.api_key_env, **client
             )
             judge.check()
+        prices = {
+            "teacher_prompt": a.price_teacher_input,
+            "teacher_completion": a.price_teacher_output,
+            "judge_prompt": a.price_judge_input,
+            "judge_completion": a.price_judge_output,
+        }
         out = Path(a.output)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ledger_path = out.with_name(out.name + ".records.jsonl")
-        ledger = read_ledger(ledger_path)
-        todo = [x for x in inputs if x.id not in ledger]
-        if ledger:
-            print(f"resuming: {len(inputs) - len(todo)} of {len(inputs)} examples already done", file=sys.stderr)
-        with ledger_path.open("a", encoding="utf-8") as f, tqdm(total=len(todo), desc="NER-CoT", unit="ex") as bar:
-            kept = 0
-            for x, rec in ordered_map(lambda x: process_one(x, teacher, judge, s), todo, a.concurrency):
-                f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-                f.flush()
-                ledger[x.id] = rec
-                kept += rec["kept"]
-                bar.update(1)
-                bar.set_postfix(kept=kept)
-    except (DataError, ValueError, APIError) as e:
+        report = run(inputs, teacher, judge, s, out, a.concurrency, prices)
+    except (DataError, ValueError, APIError, LockedError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    tmp = out.with_name(out.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for x in inputs:
-            if ledger[x.id]["kept"]:
-                f.write(json.dumps(ner_cot_record(x, ledger[x.id]), ensure_ascii=False) + "\n")
-    tmp.replace(out)
-    prices = {
-        "teacher_prompt": a.price_teacher_input,
-        "teacher_completion": a.price_teacher_output,
-        "judge_prompt": a.price_judge_input,
-        "judge_completion": a.price_judge_output,
-    }
-    report = summarize(inputs, ledger, s, prices)
-    report["teacher_model"], report["judge_model"] = a.teacher_model, a.judge_model
     stem = out.with_suffix("")
-    Path(f"{stem}.report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    Path(f"{stem}.report.md").write_text(report_markdown(report), encoding="utf-8")
-    png = plot_score_histogram(report, Path(f"{stem}.scores.png"), s.min_score) if judge is not None else None
     print(report_markdown(report))
     print(f"kept {report['kept']} of {report['processed']} -> {out}")
-    print(f"ledger: {ledger_path}\nreport: {stem}.report.json, {stem}.report.md" + (f", {png}" if png else ""))
+    files = [f"{stem}.report.json", f"{stem}.report.md"] + ([f"{stem}.scores.png"] if judge is not None else [])
+    print(f"ledger: {out}.records.jsonl\nreport: " + ", ".join(files))
     return 0
 
 

@@ -25,25 +25,7 @@ What it does, exactly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass
-class GRPOScriptArguments:
-    dataset_path: str | None = field(default=None, metadata={"help": "train.jsonl from sample_grpo.py."})
-    eval_path: str | None = field(default=None, metadata={"help": "Optional JSONL in the same format for evaluation."})
-    reward_funcs: list[str] = field(default_factory=lambda: ["f1", "schema"], metadata={"help": "Names in rewards.py."})
-    reward_parser: str = field(
-        default="lenient",
-        metadata={"help": "paper (the reference's strict rule) | lenient: how rewards parse answers."},
-    )
-    max_prompt_length: int | None = field(default=None, metadata={"help": "Drop prompts longer than this (tokens)."})
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N prompts."})
-    prompt_template: str | None = field(
-        default=None, metadata={"help": "Template file or model dir (default: the model's recorded prompt)."}
-    )
-    schema_order: str | None = field(default=None, metadata={"help": "sorted | given (default: the model's)."})
-    add_source: bool | None = field(default=None, metadata={"help": "Source line in prompts (default: the model's)."})
+from reasoning_ner.arguments import GRPOScriptArguments
 
 
 def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks: list | None = None) -> None:

@@ -27,11 +27,11 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reasoning_ner.api import APIError
+from reasoning_ner.chat_client import APIError
 from reasoning_ner.data import DataError
 from reasoning_ner.generation import GenerationArguments, Item, generate_to_file
 from reasoning_ner.labels import LabelPolicy
-from reasoning_ner.predict import WindowOutput, assemble, split_windows
+from reasoning_ner.prediction import WindowOutput, assemble, read_inputs, split_windows
 from reasoning_ner.prompts import resolve_prompt
 
 
@@ -39,7 +39,11 @@ from reasoning_ner.prompts import resolve_prompt
 class PredictArguments:
     labels: str | None = field(default=None, metadata={"help": "Comma-separated entity types."})
     text: str | None = field(default=None, metadata={"help": "One text to tag."})
-    input: str | None = field(default=None, metadata={"help": "JSONL of {text, labels?, id?}."})
+    input: str | None = field(default=None, metadata={"help": "JSONL of {text, labels?, id?} (or --input_format)."})
+    input_format: str = field(
+        default="text", metadata={"help": "text (JSONL), or any reader of reasoning_ner.formats: instructuie, ..."}
+    )
+    split: str = field(default="test", metadata={"help": "instructuie input: which split."})
     output: str | None = field(default=None, metadata={"help": "Output JSONL (default: stdout)."})
     window_chars: int = field(default=2000, metadata={"help": "Longest text prompted at once, in characters."})
     return_reasoning: bool = field(default=False, metadata={"help": "Add the model's reasoning to each output."})
@@ -51,55 +55,9 @@ class PredictArguments:
     )
 
 
-def _labels(value, where: str) -> list[str]:
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"{where}: labels must be a list of strings or a comma-separated string")
-    out = [v.strip() for v in value if v.strip()]
-    if not out:
-        raise ValueError(f"{where}: no labels")
-    return out
-
-
-def read_inputs(args: PredictArguments) -> list[dict]:
-    default = _labels(args.labels, "--labels") if args.labels else None
-    if (args.text is None) == (args.input is None):
-        raise ValueError("give exactly one of --text or --input")
-    if args.text is not None:
-        if default is None:
-            raise ValueError("--text needs --labels")
-        return [{"id": 0, "text": args.text, "labels": default}]
-    path = Path(args.input)
-    if not path.exists():
-        raise DataError(path, None, None, "input file not found")
-    records = []
-    with path.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except ValueError as e:
-                raise DataError(path, f"line {n}", None, f"invalid JSON ({e})") from None
-            if not isinstance(rec, dict) or not isinstance(rec.get("text"), str):
-                raise DataError(path, f"line {n}", "text", "missing or not a string")
-            if "labels" in rec:
-                try:
-                    labels = _labels(rec["labels"], f"{path} line {n}")
-                except ValueError as e:
-                    raise DataError(path, f"line {n}", "labels", str(e)) from None
-            elif default is not None:
-                labels = default
-            else:
-                raise DataError(path, f"line {n}", "labels", "missing (or give --labels)")
-            records.append({"id": rec.get("id", len(records)), "text": rec["text"], "labels": labels})
-    return records
-
-
 def main(args: PredictArguments, gen: GenerationArguments) -> int:
     try:
-        records = read_inputs(args)
+        records = read_inputs(args.text, args.labels, args.input, args.input_format, args.split)
         policy = LabelPolicy.default()
         prompt = resolve_prompt(
             args.prompt_template, args.schema_order, None, gen.model if gen.backend != "openai" else None

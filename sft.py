@@ -23,26 +23,7 @@ What it does, exactly:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
-
-@dataclass
-class SFTScriptArguments:
-    dataset_path: list[str] = field(default_factory=list, metadata={"help": "NER-CoT file(s), JSON array or JSONL."})
-    eval_path: str | None = field(default=None, metadata={"help": "Optional NER-CoT file for evaluation loss."})
-    add_cot: bool = field(default=True, metadata={"help": "Train on <think> reasoning + answer (false: answer only)."})
-    add_source: bool = field(default=False, metadata={"help": "Name the source dataset in the prompt."})
-    prompt_template: str | None = field(
-        default=None, metadata={"help": "User prompt template file (default config/prompts/ner_user.txt)."}
-    )
-    schema_order: str = field(default="sorted", metadata={"help": "sorted | given: order of the types in the prompt."})
-    max_seq_length: int | None = field(
-        default=None, metadata={"help": "Longest conversation in tokens; longer ones are handled per `overlong`."}
-    )
-    overlong: str = field(
-        default="drop", metadata={"help": "drop | truncate (keep the start) | truncate_left (keep the end)."}
-    )
-    max_train_samples: int | None = field(default=None, metadata={"help": "Use only the first N examples."})
+from reasoning_ner.arguments import SFTScriptArguments
 
 
 def main(script_args: SFTScriptArguments, training_args, model_args, callbacks: list | None = None) -> None:

@@ -1,4 +1,5 @@
-"""Helpers shared by the bench scripts: what machine and command produced a figure."""
+"""Helpers shared by the bench scripts: the repository root, what machine and command produced a figure, the one
+report writer, and `perturb_answer`, which fabricates realistic model answers from gold ones."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import random
 import shlex
 import sys
 from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository (the package itself is installed: pip install -e .)
 
 
 def machine_info() -> dict:

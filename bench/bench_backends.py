@@ -27,16 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, command_line, machine_info, save_report
 
-from _common import command_line, machine_info, save_report  # noqa: E402
-
-from reasoning_ner.evaluation import generation_items, load_splits  # noqa: E402
-from reasoning_ner.generation import DecodingConfig, HFBackend, OpenAIBackend, generate_to_file  # noqa: E402
-from reasoning_ner.labels import LabelPolicy  # noqa: E402
-from reasoning_ner.paths import ner_data_dir  # noqa: E402
-from reasoning_ner.serving import vllm_server  # noqa: E402
+from reasoning_ner.generation import DecodingConfig, HFBackend, OpenAIBackend, generate_to_file, generation_items
+from reasoning_ner.labels import LabelPolicy
+from reasoning_ner.paths import ner_data_dir
+from reasoning_ner.scoring import load_splits
+from reasoning_ner.serving import vllm_server
 
 
 def measure(backend, items, cfg, path: Path) -> dict:

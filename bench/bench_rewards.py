@@ -29,17 +29,14 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, command_line, machine_info, perturb_answer, save_report
 
-from _common import command_line, machine_info, perturb_answer, save_report  # noqa: E402
-
-from reasoning_ner.data import read_instructuie  # noqa: E402
-from reasoning_ner.labels import LabelPolicy  # noqa: E402
-from reasoning_ner.paths import ner_data_dir  # noqa: E402
-from reasoning_ner.prompts import render_answer  # noqa: E402
-from reasoning_ner.rewards import f1_reward, schema_reward  # noqa: E402
-from reasoning_ner.sampling import grpo_record  # noqa: E402
+from reasoning_ner.data import read_instructuie
+from reasoning_ner.labels import LabelPolicy
+from reasoning_ner.paths import ner_data_dir
+from reasoning_ner.prompts import render_answer
+from reasoning_ner.rewards import f1_reward, schema_reward
+from reasoning_ner.sampling import grpo_record
 
 DATASET = "CrossNER_AI"
 THINK_CHARS = 1500

@@ -6,7 +6,7 @@ Builds, once and deterministically, a realistic predictions JSONL for every test
 `config/dataset/cross_ner.json` (real data: `reasoning_ner.paths.ner_data_dir()`): a `<think>` block of about 400
 characters, then the JSON answer derived from the gold answer with perturbations — about 15% of the mentions dropped,
 10% given a wrong type, 10% spurious mentions added, 3% of the completions unparsable (truncated JSON or no answer).
-Then times `reasoning_ner.evaluation.score_predictions(base, names, preds_file, protocol)` — reading the test sets,
+Then times `reasoning_ner.scoring.score_predictions(base, names, preds_file, protocol)` — reading the test sets,
 reading the predictions, parsing and scoring, end to end — for the `default` and `paper` protocols: one warm-up, then
 N timed repeats; reports the median and the minimum, examples/s, and the target (<= 0.25 s for the seven sets). A
 per-stage breakdown (read test sets / read predictions / parse + score) of the median is reported too.
@@ -28,22 +28,21 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from _common import ROOT, command_line, machine_info, perturb_answer, save_report
 
-from _common import command_line, machine_info, perturb_answer, save_report  # noqa: E402
-
-from reasoning_ner.data import Example, load_dataset_config  # noqa: E402
-from reasoning_ner.evaluation import load_predictions, load_splits, score_predictions  # noqa: E402
-from reasoning_ner.metrics import (  # noqa: E402
+from reasoning_ner.data import Example, load_dataset_config
+from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
+from reasoning_ner.prompts import render_answer
+from reasoning_ner.scoring import (
     average_row,
     get_protocol,
     gold_answer,
-    normalize_mention,  # noqa: E402
+    load_predictions,
+    load_splits,
+    normalize_mention,
     score_dataset,
+    score_predictions,
 )
-from reasoning_ner.paths import CONFIG_DIR, ner_data_dir  # noqa: E402
-from reasoning_ner.prompts import render_answer  # noqa: E402
 
 TARGET_S = 0.25
 PROTOCOLS = ("default", "paper")

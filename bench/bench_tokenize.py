@@ -27,10 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from _common import command_line, machine_info, save_report  # noqa: E402
+from _common import ROOT, command_line, machine_info, save_report
 
 SAMPLE = ROOT / "data" / "sample" / "ner_cot.jsonl"
 

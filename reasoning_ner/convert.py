@@ -1,28 +1,11 @@
-"""Converters from BIO/CoNLL and UniNER conversation files to InstructUIE JSON.
+"""Converters from BIO/CoNLL and UniNER conversation files to InstructUIE records
+(`{"sentence", "entities": [{"name", "type", "pos": [start, end)}]}`, `sentence[start:end] == name`).
 
-Output records are InstructUIE's `{"sentence": str, "entities": [{"name", "type", "pos": [start, end)}]}` with
-character offsets into `sentence` (end exclusive, `sentence[start:end] == name`).
-
-* `convert_bio` reads a CoNLL-style file of two tab-separated columns per line, one token and one tag, with a blank
-  line (or a `-DOCSTART-` line) between sentences. The column order (`token<TAB>tag` as in CrossNER, or
-  `tag<TAB>token` as in MIT Movie/Restaurant) is detected per file: the column whose values are valid tags on more
-  lines is the tag column (a tie means `token<TAB>tag`). Tags are `O`, `B-x`, `I-x`, `E-x` and `S-x`: BIO, IOB1 and
-  BIOES are all read. `B-x`/`S-x` always start an entity; `I-x`/`E-x` continue the open entity if it has type `x`,
-  otherwise (after `O`, after another type, or at the start of a sentence) they start one; `E-x`/`S-x` close it.
-  The sentence is the tokens joined with one space. A line without a tab is split on whitespace instead.
-* `convert_uniner` reads a UniversalNER / Pile-NER conversation file (JSON array or JSONL of
-  `{"id", "conversations": [{"from", "value"}, ...]}`): the first turn is `Text: <passage>`, the second a gpt
-  acknowledgement, then pairs of a human `What describes <type> in the text?` and a gpt answer that is a JSON list of
-  mention strings. All queries about one passage (one record per query, or several per record) are merged into one
-  output record, in first-seen order of the passages. Every non-overlapping occurrence of a mention in the passage
-  becomes an entity (a (type, span) pair only once); mentions that do not occur verbatim and list items that are not
-  non-empty strings are left out, counted and reported with `logging.warning`.
-
-A label map (YAML mapping raw tag/type -> natural-language type, see `config/labels/*.yaml`) renames types; a type
-missing from the map keeps its raw name and is reported once per conversion with `logging.warning`, with its count.
-Malformed input raises `reasoning_ner.data.DataError`, whose message names the file, the line or record, and the field.
-
-Command line: `python -m reasoning_ner.convert {bio,uniner} INPUT OUTPUT [--label_map FILE] [--write_labels]`.
+`convert_bio` and `convert_uniner` do the work; `python -m reasoning_ner.convert {bio,uniner} INPUT OUTPUT
+[--label_map FILE] [--write_labels]` is the command line. What each format must look like, how columns, tag schemes
+and occurrences are handled, the label maps, and the differences measured against the InstructUIE copies of CrossNER:
+docs/converters.md (the one description; each function's docstring states its own contract). Malformed input raises
+`reasoning_ner.data.DataError` naming the file, the line or record, and the field.
 """
 
 from __future__ import annotations
@@ -37,11 +20,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from .data import DataError, read_json_records, write_jsonl
+from .alignment import occurrences
+from .data import DataError, load_structured, read_json_records, write_jsonl
 from .labels import normalize_label
-from .predict import occurrences
 
 logger = logging.getLogger(__name__)
 
@@ -63,12 +44,7 @@ def load_label_map(path: str | Path) -> dict[str, str]:
     A top-level `labels:` mapping is accepted as well. Errors raise `DataError` naming the file and the key.
     """
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(path, None, None, "label map not found") from None
-    except yaml.YAMLError as e:
-        raise DataError(path, None, None, f"invalid YAML: {e}") from None
+    raw = load_structured(path, "label map", yaml_ok=True)
     if isinstance(raw, Mapping) and set(raw) == {"labels"} and isinstance(raw["labels"], Mapping):
         raw = raw["labels"]
     if not isinstance(raw, Mapping):
@@ -369,12 +345,15 @@ def update_labels_file(folder: str | Path, types: Sequence[str]) -> list[str]:
     return labels
 
 
+SPAN_FORMATS = ["bio", "uniner"]  # the formats of reasoning_ner.formats that carry character offsets
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m reasoning_ner.convert",
         description="Convert BIO/CoNLL or UniNER conversation files to InstructUIE JSON.",
     )
-    p.add_argument("format", choices=["bio", "uniner"], help="input format")
+    p.add_argument("format", choices=SPAN_FORMATS, help="input format (reasoning_ner.formats)")
     p.add_argument("input", type=Path, help="input file")
     p.add_argument("output", type=Path, help="output file (JSON array; JSONL if it ends in .jsonl)")
     p.add_argument("--label_map", type=Path, default=None, help="YAML mapping raw tag -> natural-language type")
@@ -390,9 +369,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the converter; returns 0 on success, 1 on a `DataError` (message on stderr)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    convert = convert_bio if args.format == "bio" else convert_uniner
+    from .formats import ReadOptions, read_examples, to_instructuie
+
     try:
-        records = convert(args.input, label_map=args.label_map)
+        examples = read_examples(args.format, args.input, ReadOptions(label_map=args.label_map))
+        records = [to_instructuie(ex) for ex in examples]
         n = write_instructuie(args.output, records)
         if args.write_labels:
             update_labels_file(args.output.parent, types_seen(records))

@@ -11,7 +11,7 @@ For each input example (passage, schema, and the original annotation when the in
 2. **Validation** (`validate`), every failing rule recorded (an example can fail several):
    `answer_unparsable` (no valid JSON answer), `type_not_in_schema` (a type outside the schema, compared after label
    normalisation), `mention_not_in_passage` (a mention that cannot be aligned to the passage, verbatim or after case /
-   whitespace / accent folding: `reasoning_ner.predict.align`), `entity_not_in_reasoning` (an extracted mention that
+   whitespace / accent folding: `reasoning_ner.alignment.align`), `entity_not_in_reasoning` (an extracted mention that
    the reasoning never names, compared case-insensitively with whitespace collapsed), `reasoning_empty`,
    `reasoning_too_short` / `reasoning_too_long` (characters, bounds from the config).
 3. **Consistency.** The judge gets passage, schema, reasoning and answer (`cot_judge.txt`); its verdict is parsed by
@@ -45,11 +45,11 @@ from pathlib import Path
 from string import Template
 from typing import Any
 
-from .data import DataError, Example, example_from_record, read_instructuie, read_json_records
+from .data import DataError
 from .labels import normalize_label
-from .metrics import answer_pairs, entity_f1
 from .parsing import ParseStatus, parse_completion, split_reasoning
 from .paths import PROMPTS_DIR
+from .scoring import answer_pairs, entity_f1
 
 logger = logging.getLogger(__name__)
 
@@ -82,50 +82,20 @@ class CotInput:
     gold: dict[str, list[str]] | None  # the original annotation, when the input has one
 
 
-def _from_example(ex: Example, has_gold: bool = True) -> CotInput:
-    schema = list(ex.schema) or list(dict.fromkeys(e.label for e in ex.entities))
-    return CotInput(str(ex.id), ex.dataset, ex.sentence, schema, ex.answer() if has_gold else None)
-
-
 def read_cot_inputs(
     path: str | Path, fmt: str, split: str = "train", limit: int | None = None, schema_order: str = "sorted"
 ) -> list[CotInput]:
-    """Examples to annotate, each schema in `schema_order` (`sorted`, as the NER prompt of every stage puts it, or
-    `given`): the order the teacher and judge see and the output records keep. `jsonl`: `{sentence, schema, entities?, id|guid?, dataset?}` per line (entities as a list
-    of `{text|name, label|type}` or a `{type: [mentions]}` dict); `instructuie`: a dataset folder (`labels.json` +
-    `<split>.json`); `uniner`: a UniNER / Pile-NER conversation file (schema = every type asked about the passage)."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(path, None, None, "input not found")
-    if fmt == "jsonl":
-        out = []
-        for i, rec in enumerate(read_json_records(path)):
-            has_gold = not isinstance(rec, dict) or "entities" in rec
-            if isinstance(rec, dict) and isinstance(rec.get("entities"), dict):
-                for t, ms in rec["entities"].items():
-                    if not isinstance(ms, list) or not all(isinstance(m, str) for m in ms):
-                        raise DataError(path, i, f"entities[{t!r}]", "expected a list of mention strings")
-                rec = dict(rec, entities=[{"text": m, "label": t} for t, ms in rec["entities"].items() for m in ms])
-            elif not has_gold:
-                rec = dict(rec, entities=[])
-            out.append(_from_example(example_from_record(rec, path, i), has_gold))
-    elif fmt == "instructuie":
-        s = read_instructuie(path.parent, path.name, split)
-        out = [
-            CotInput(f"{s.name}-{split}-{i}", s.name, ex.sentence, list(s.labels), ex.answer())
-            for i, ex in enumerate(s.examples)
-        ]
-    elif fmt == "uniner":
-        from .convert import convert_uniner
+    """Examples to annotate, read with `reasoning_ner.formats` (`ner_cot` — also called `jsonl` —, `instructuie`,
+    `uniner`, `bio`), each schema in `schema_order` (`sorted`, as the NER prompt of every stage puts it, or `given`):
+    the order the teacher and judge see and the output records keep. The original annotation, when the input has one,
+    is kept for the agreement score."""
+    from .formats import ReadOptions, read_examples
 
-        out = []
-        for i, rec in enumerate(convert_uniner(path, with_schema=True)):
-            ex = example_from_record(
-                {"sentence": rec["sentence"], "schema": rec["schema"], "entities": rec["entities"]}, path, i
-            )
-            out.append(CotInput(f"{path.stem}-{i}", path.stem, ex.sentence, ex.schema, ex.answer()))
-    else:
-        raise ValueError(f"unknown input format {fmt!r}; use jsonl, instructuie or uniner")
+    path = Path(path)
+    out = [
+        CotInput(str(ex.id), ex.dataset, ex.sentence, list(ex.schema), ex.answer() if ex.annotated else None)
+        for ex in read_examples(fmt, path, ReadOptions(split=split))
+    ]
     seen: dict[str, int] = {}
     for i, x in enumerate(out):
         if x.id in seen:
@@ -201,7 +171,7 @@ def validate(
     x: CotInput, ans: TeacherAnswer, min_reasoning_chars: int = 1, max_reasoning_chars: int = 20000
 ) -> list[str]:
     """The rules a teacher answer breaks (empty list = valid); see the module docstring."""
-    from .predict import align
+    from .alignment import align
 
     reasons = []
     if ans.status != ParseStatus.OK:
@@ -295,7 +265,7 @@ class CotSettings:
 def process_one(x: CotInput, teacher: Any, judge: Any | None, s: CotSettings) -> dict[str, Any]:
     """Teacher → validation → judge for one example; the ledger record. Raises `APIError` only when the endpoint
     itself fails (the run stops and can be resumed)."""
-    from .api import RequestRejected
+    from .chat_client import RequestRejected
 
     rec: dict[str, Any] = {"id": x.id, "kept": False, "reasons": [], "score": None, "agreement_f1": None}
     usage = {"teacher_prompt": 0, "teacher_completion": 0, "judge_prompt": 0, "judge_completion": 0}
@@ -354,15 +324,68 @@ def ner_cot_record(x: CotInput, rec: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
-    """id -> record of a ledger. A torn last line (killed mid-write) and the examples whose request the endpoint
-    refused (`teacher_request_failed` / `judge_request_failed`) are removed from it, so they are redone."""
-    from .data import read_jsonl_resumable
+def ledger(path: Path):
+    """The ledger as a `ResumableLog` keyed by id: locked against a second run; a torn last line and the examples whose
+    request the endpoint refused (`teacher_request_failed` / `judge_request_failed`) are removed, so they are redone."""
+    from .resumable import ResumableLog
 
     def keep(r: dict) -> bool:
         return not any(x.endswith("_request_failed") for x in r["reasons"])
 
-    return {r["id"]: r for r in read_jsonl_resumable(path, ("id", "kept", "reasons"), keep)}
+    return ResumableLog(path, key=lambda r: r["id"], required=("id", "kept", "reasons"), keep=keep)
+
+
+def read_ledger(path: Path) -> dict[str, dict[str, Any]]:
+    """id -> record of a ledger, after the repairs of `ledger`."""
+    with ledger(path) as log:
+        return dict(log.done)
+
+
+def run(
+    inputs: Sequence[CotInput],
+    teacher: Any,
+    judge: Any | None,
+    s: CotSettings,
+    out: Path,
+    concurrency: int,
+    prices: dict[str, float],
+) -> dict[str, Any]:
+    """Process every input not yet in the ledger (in input order, `concurrency` in flight), then write the NER-CoT
+    output, the report (JSON + Markdown) and the score histogram from the whole ledger. Returns the report."""
+    from tqdm.auto import tqdm
+
+    from .parallel import ordered_map
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with ledger(out.with_name(out.name + ".records.jsonl")) as log:
+        todo = [x for x in inputs if x.id not in log.done]
+        if log.done:
+            logger.warning("resuming: %d of %d examples already done", len(inputs) - len(todo), len(inputs))
+        with tqdm(total=len(todo), desc="NER-CoT", unit="ex") as bar:
+            kept = 0
+            for _, rec in ordered_map(lambda x: process_one(x, teacher, judge, s), todo, concurrency):
+                log.append(rec)
+                kept += rec["kept"]
+                bar.update(1)
+                bar.set_postfix(kept=kept)
+        records = log.done
+        tmp = out.with_name(out.name + ".tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            for x in inputs:
+                if records[x.id]["kept"]:
+                    f.write(json.dumps(ner_cot_record(x, records[x.id]), ensure_ascii=False) + "\n")
+        tmp.replace(out)
+        report = summarize(inputs, records, s, prices)
+    report["teacher_model"] = getattr(teacher, "model", None)
+    report["judge_model"] = getattr(judge, "model", None)
+    stem = out.with_suffix("")
+    Path(f"{stem}.report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    Path(f"{stem}.report.md").write_text(report_markdown(report), encoding="utf-8")
+    if judge is not None:
+        from .plots import plot_score_histogram
+
+        plot_score_histogram(report, Path(f"{stem}.scores.png"), s.min_score)
+    return report
 
 
 def summarize(
@@ -442,6 +465,7 @@ __all__ = [
     "process_one",
     "read_cot_inputs",
     "read_ledger",
+    "run",
     "summarize",
     "teacher_answer",
     "teacher_messages",

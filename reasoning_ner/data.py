@@ -18,7 +18,7 @@ import json
 import logging
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -62,7 +62,8 @@ class Example:
     entities: list[Entity] = field(default_factory=list)
     cot: str | None = None
     dataset: str | None = None
-    id: str | None = None
+    id: Any = None
+    annotated: bool = True  # False: the input had no entity annotation (entities is empty, not "no entity")
 
     def answer(self) -> dict[str, list[str]]:
         """Gold mentions grouped by type, types and mentions in first-occurrence order, duplicates removed."""
@@ -89,22 +90,39 @@ class Example:
 # Generic JSON / JSONL
 
 
+def read_text(path: str | Path, what: str = "file") -> str:
+    """A UTF-8 text file; a missing or undecodable file is a `DataError` naming it (`what`: how to call it)."""
+    path = Path(path)
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(path, None, None, f"{what} not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
+
+
+def load_structured(path: str | Path, what: str = "file", yaml_ok: bool = False) -> Any:
+    """A JSON file (with `yaml_ok`, JSON or YAML) parsed; any failure is a `DataError` naming the file."""
+    text = read_text(path, what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        if not yaml_ok:
+            raise DataError(path, None, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise DataError(path, None, None, f"invalid YAML: {e}") from None
+
+
 def read_json_records(path: str | Path) -> list[Any]:
     """Read a JSON array or a JSONL file (one JSON value per non-blank line). Errors name file and line/record."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(path, None, None, "file not found") from None
-    except UnicodeDecodeError as e:
-        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
-    stripped = text.lstrip()
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
-            raise DataError(path, None, None, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}") from None
-        return data
+    text = read_text(path)
+    if text.lstrip().startswith("["):
+        return load_structured(path)
     records = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -114,53 +132,6 @@ def read_json_records(path: str | Path) -> list[Any]:
         except json.JSONDecodeError as e:
             raise DataError(path, f"at line {lineno}", None, f"invalid JSON: {e.msg} (column {e.colno})") from None
     return records
-
-
-def read_jsonl_resumable(
-    path: str | Path, required: Sequence[str] = (), keep: Callable[[dict[str, Any]], bool] | None = None
-) -> list[dict[str, Any]]:
-    """The complete records of a JSONL file another run appends to, for resuming it.
-
-    Blank lines are skipped. An unterminated last line (torn by a kill mid-write) is cut off the file, and so is
-    everything from the first line that is not a JSON object with the `required` keys. Records for which `keep`
-    returns False (e.g. a request the endpoint refused, to be tried again) are removed from the file. Every cut is
-    logged; the caller redoes what was removed."""
-    path = Path(path)
-    if not path.exists():
-        return []
-    raw = path.read_bytes()
-    out: list[dict[str, Any]] = []
-    kept_lines: list[bytes] = []
-    good = pos = 0
-    dropped = 0
-    for line in raw.splitlines(keepends=True):
-        pos += len(line)
-        if not line.strip():
-            good = pos
-            continue
-        try:
-            if not line.endswith(b"\n"):
-                raise ValueError("unterminated")
-            rec = json.loads(line)
-            if not isinstance(rec, dict) or any(k not in rec for k in required):
-                raise ValueError("incomplete")
-        except ValueError:
-            break
-        good = pos
-        if keep is not None and not keep(rec):
-            dropped += 1
-            continue
-        out.append(rec)
-        kept_lines.append(line)
-    if good < len(raw):
-        logger.warning("%s: dropping %d bytes from an unfinished or malformed line on", path, len(raw) - good)
-    if dropped:
-        logger.warning("%s: %d records will be redone", path, dropped)
-    if good < len(raw) or dropped:
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(b"".join(kept_lines))
-        tmp.replace(path)
-    return out
 
 
 def write_jsonl(path: str | Path, records: Iterable[dict[str, Any]]) -> int:
@@ -379,16 +350,7 @@ def load_dataset_config(path: str | Path) -> list[str]:
     objects; or a mapping with a list under `datasets` or `NER` (InstructUIE's task config).
     """
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(path, None, None, "dataset config not found") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        import yaml
-
-        data = yaml.safe_load(text)
+    data = load_structured(path, "dataset config", yaml_ok=True)
     if isinstance(data, dict):
         for key in ("datasets", "NER", "ner"):
             if key in data:
@@ -407,8 +369,3 @@ def load_dataset_config(path: str | Path) -> list[str]:
         else:
             raise DataError(path, i, "name", "each entry must be a name or an object with 'name'/'dataset name'")
     return names
-
-
-def iter_examples(splits: Iterable[DatasetSplit]) -> Iterator[Example]:
-    for s in splits:
-        yield from s.examples

@@ -10,7 +10,7 @@ evaluation: greedy decoding, 4096 new tokens, generation stopped at the chat tem
 * Both local backends send the same prompt token ids (`prompts.chat_prompt_ids`: the template rendered and tokenized
   in one step, so a BOS the template writes is never added twice) and stop at the end-of-turn token as well as the
   model's EOS.
-* `OpenAIBackend` — any OpenAI-compatible chat endpoint (`reasoning_ner.api.ChatClient`): bounded concurrency, retries
+* `OpenAIBackend` — any OpenAI-compatible chat endpoint (`reasoning_ner.chat_client.ChatClient`): bounded concurrency, retries
   with backoff, a per-request timeout, the key from an environment variable, `reasoning_content` kept. The server
   applies the model's chat template; the thinking switch is sent as `chat_template_kwargs` (vLLM) when set.
 
@@ -21,23 +21,33 @@ the whole run (unreachable server, bad key, unknown model, retries exhausted) ra
 Each generated line stores a fingerprint of its prompt (`prompt_key`); on resume, a line whose prompt has changed
 since (other data, labels or template under the same file name) is generated again instead of reused.
 
+A backend is anything with the `Backend` protocol: built from the shared flags (`from_args(GenerationArguments)`),
+it streams `(item, Generation)` pairs in item order (`stream(items, cfg)`). Local backends generate batch by batch
+(`BatchedBackend`); the HTTP one keeps `concurrency` requests in flight. To add one: implement the protocol and add it
+to `BACKENDS`.
+
 `generate_to_file` is the driver: it appends one JSON line per finished item to the predictions file
-(`{"dataset", "index", "completion", "reasoning_content"?, "completion_tokens", "latency_s"}`), flushing as it goes. Started
-again with the same arguments it reads what is there (dropping a torn last line), and generates only what is
-missing, so a killed run loses at most the batch in flight and never duplicates a line.
+(`{"dataset", "index", "completion", "reasoning_content"?, "prompt_tokens"?, "completion_tokens", "latency_s"}`)
+through a `resumable.ResumableLog` (locked against a second run, a torn last line redone, a malformed middle line an
+error), and generates only what is missing, so a killed run loses at most the batch in flight and never duplicates
+a line.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from .data import DatasetSplit
+    from .labels import LabelPolicy
+    from .prompts import PromptSpec
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +94,48 @@ def stop_token_ids(tokenizer: Any, eos: int | list[int] | None) -> set[int]:
     return ids
 
 
-class HFBackend:
+class Backend(Protocol):
+    """What `generate_to_file` needs of a backend."""
+
+    name: ClassVar[str]
+
+    @classmethod
+    def from_args(cls, args: GenerationArguments) -> Backend: ...
+
+    def stream(self, items: Sequence[Item], cfg: DecodingConfig) -> Iterator[tuple[Item, Generation]]:
+        """`(item, generation)` for every item, in item order."""
+        ...
+
+
+class BatchedBackend:
+    """A backend that generates a whole batch at once: `stream` cuts the items into batches of `cfg.batch_size`."""
+
+    def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
+        raise NotImplementedError
+
+    def stream(self, items: Sequence[Item], cfg: DecodingConfig) -> Iterator[tuple[Item, Generation]]:
+        for start in range(0, len(items), cfg.batch_size):
+            batch = items[start : start + cfg.batch_size]
+            yield from zip(batch, self.generate([it.messages for it in batch], cfg), strict=True)
+
+
+def _local_model(args: GenerationArguments, backend: str) -> str:
+    from .lora import require_full_model
+
+    if not args.model:
+        raise ValueError("give --model")
+    require_full_model(args.model, f"the {backend} backend")
+    return args.model
+
+
+class HFBackend(BatchedBackend):
     """transformers `generate` (greedy unless temperature > 0), batched, left-padded."""
+
+    name = "hf"
+
+    @classmethod
+    def from_args(cls, args: GenerationArguments) -> HFBackend:
+        return cls(_local_model(args, cls.name), args.dtype, trust_remote_code=args.trust_remote_code)
 
     def __init__(self, model: str, dtype: str = "auto", device: str | None = None, trust_remote_code: bool = False):
         import torch
@@ -132,9 +182,23 @@ class HFBackend:
         return gens
 
 
-class VLLMBackend:
-    """The vLLM offline engine. Prompts are rendered with the tokenizer's chat template here (as for `hf`), so all
-    backends see the same text; greedy unless temperature > 0."""
+class VLLMBackend(BatchedBackend):
+    """The vLLM offline engine, given the same prompt token ids as `hf`; greedy unless temperature > 0."""
+
+    name = "vllm"
+
+    @classmethod
+    def from_args(cls, args: GenerationArguments) -> VLLMBackend:
+        return cls(
+            _local_model(args, cls.name),
+            dtype=args.dtype,
+            tensor_parallel_size=args.tensor_parallel_size,
+            max_model_len=args.max_model_len,
+            gpu_memory_utilization=args.gpu_memory_utilization,
+            enable_prefix_caching=args.enable_prefix_caching,
+            trust_remote_code=args.trust_remote_code,
+            seed=args.seed or 0,
+        )
 
     def __init__(
         self,
@@ -146,7 +210,6 @@ class VLLMBackend:
         enable_prefix_caching: bool = True,
         trust_remote_code: bool = False,
         seed: int = 0,
-        **_: Any,
     ):
         from vllm import LLM
 
@@ -193,8 +256,23 @@ class VLLMBackend:
         ]
 
 
+REFUSED_BEFORE_STOP = 8  # refusals with no success before the run is stopped as misconfigured
+
+
 class OpenAIBackend:
     """An OpenAI-compatible chat endpoint; `stream` keeps `cfg.concurrency` requests in flight, results in order."""
+
+    name = "openai"
+
+    @classmethod
+    def from_args(cls, args: GenerationArguments) -> OpenAIBackend:
+        if not args.model:
+            raise ValueError("give --model (the name the server serves)")
+        if not args.api_base:
+            raise ValueError("the openai backend needs --api_base (e.g. http://127.0.0.1:8000/v1)")
+        return cls(
+            args.model, args.api_base, args.api_key_env, args.request_timeout, args.max_retries, args.extra_body_dict()
+        )
 
     def __init__(
         self,
@@ -204,9 +282,8 @@ class OpenAIBackend:
         request_timeout: float = 300.0,
         max_retries: int = 5,
         extra_body: dict | None = None,
-        **_: Any,
     ):
-        from .api import ChatClient
+        from .chat_client import ChatClient
 
         self.client = ChatClient(
             api_base, model, api_key_env, timeout=request_timeout, max_retries=max_retries, extra_body=extra_body or {}
@@ -217,7 +294,7 @@ class OpenAIBackend:
         self._refused = 0
 
     def _one(self, messages: list[dict], cfg: DecodingConfig) -> Generation:
-        from .api import APIError, RequestRejected
+        from .chat_client import APIError, RequestRejected
 
         extra = {}
         if cfg.enable_thinking is not None:
@@ -255,30 +332,13 @@ class OpenAIBackend:
     def generate(self, batch: Sequence[list[dict]], cfg: DecodingConfig) -> list[Generation]:
         return [g for _, g in self.stream([Item("", i, m) for i, m in enumerate(batch)], cfg)]
 
-    def stream(self, items: Sequence[Item], cfg: DecodingConfig):
-        from .api import ordered_map
+    def stream(self, items: Sequence[Item], cfg: DecodingConfig) -> Iterator[tuple[Item, Generation]]:
+        from .parallel import ordered_map
 
         return ordered_map(lambda it: self._one(it.messages, cfg), items, cfg.concurrency)
 
 
-REFUSED_BEFORE_STOP = 8  # refusals with no success before the run is stopped as misconfigured
-
-BACKENDS = {"hf": HFBackend, "vllm": VLLMBackend, "openai": OpenAIBackend}
-
-
-def make_backend(name: str, model: str, **kwargs: Any):
-    """`hf`, `vllm` or `openai`; keyword arguments a backend does not take are ignored (one flag set for all)."""
-    if name not in BACKENDS:
-        raise ValueError(f"unknown backend {name!r}; available: {', '.join(BACKENDS)}")
-    if name in ("hf", "vllm"):
-        from .lora import require_full_model
-
-        require_full_model(model, f"the {name} backend")
-    if name == "hf":
-        kwargs = {k: kwargs[k] for k in ("dtype", "device", "trust_remote_code") if k in kwargs}
-    if name == "openai" and not kwargs.get("api_base"):
-        raise ValueError("the openai backend needs --api_base (e.g. http://127.0.0.1:8000/v1)")
-    return BACKENDS[name](model, **kwargs)
+BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (HFBackend, VLLMBackend, OpenAIBackend)}
 
 
 @dataclass
@@ -308,6 +368,9 @@ class GenerationArguments:
     concurrency: int = field(default=16, metadata={"help": "openai: requests in flight."})
     request_timeout: float = field(default=300.0, metadata={"help": "openai: seconds per request."})
     max_retries: int = field(default=5, metadata={"help": "openai: retries on 429/5xx/timeouts."})
+    extra_body: str | None = field(
+        default=None, metadata={"help": 'openai: JSON object merged into every request, e.g. {"top_k": 20}.'}
+    )
 
     def decoding(self) -> DecodingConfig:
         bs = self.batch_size or {"hf": 8, "vllm": 256}.get(self.backend, 64)
@@ -315,24 +378,34 @@ class GenerationArguments:
             self.max_new_tokens, self.temperature, self.top_p, bs, self.enable_thinking, self.concurrency, self.seed
         )
 
-    def make_backend(self):
-        if not self.model:
-            raise ValueError("give --model")
-        return make_backend(
-            self.backend,
-            self.model,
-            dtype=self.dtype,
-            trust_remote_code=self.trust_remote_code,
-            tensor_parallel_size=self.tensor_parallel_size,
-            max_model_len=self.max_model_len,
-            gpu_memory_utilization=self.gpu_memory_utilization,
-            enable_prefix_caching=self.enable_prefix_caching,
-            seed=self.seed or 0,
-            api_base=self.api_base,
-            api_key_env=self.api_key_env,
-            request_timeout=self.request_timeout,
-            max_retries=self.max_retries,
-        )
+    def extra_body_dict(self) -> dict:
+        if not self.extra_body:
+            return {}
+        try:
+            body = json.loads(self.extra_body) if isinstance(self.extra_body, str) else self.extra_body
+        except ValueError as e:
+            raise ValueError(f"--extra_body: not JSON ({e})") from None
+        if not isinstance(body, dict):
+            raise ValueError("--extra_body: expected a JSON object")
+        return body
+
+    def make_backend(self) -> Backend:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"unknown backend {self.backend!r}; available: {', '.join(BACKENDS)}")
+        return BACKENDS[self.backend].from_args(self)
+
+
+def generation_items(splits: Sequence[DatasetSplit], policy: LabelPolicy, prompt: PromptSpec) -> list[Item]:
+    """One chat prompt per test example under a `PromptSpec`: the dataset's schema under the label policy (in the
+    spec's order), the sentence, and the source dataset when the spec names it."""
+    from .data import source_name
+
+    items = []
+    for s in splits:
+        schema = policy.schema(s.labels)
+        for i, ex in enumerate(s.examples):
+            items.append(Item(s.name, i, prompt.messages(ex.sentence, schema, source_name(s.name))))
+    return items
 
 
 def prompt_key(messages: list[dict]) -> str:
@@ -342,11 +415,11 @@ def prompt_key(messages: list[dict]) -> str:
     return hashlib.sha1(json.dumps(messages, ensure_ascii=False, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def read_done(path: Path, items: Sequence[Item] | None = None) -> set[tuple[str, int]]:
-    """(dataset, index) pairs already in a predictions file. Removed from the file, to be generated again: a torn
-    last line; a line the endpoint refused (`error`); a line whose stored prompt fingerprint differs from the prompt
-    of the same (dataset, index) in `items` (the data, labels or template changed since)."""
-    from .data import read_jsonl_resumable
+def _resumable(path: str | Path, items: Sequence[Item] | None):
+    """The predictions file as a `ResumableLog`. Redone: a line the endpoint refused (`error`), and a line whose stored
+    prompt fingerprint differs from the prompt of the same (dataset, index) in `items` (data, labels or template
+    changed since)."""
+    from .resumable import ResumableLog
 
     want = {(it.dataset, it.index): prompt_key(it.messages) for it in items} if items is not None else {}
 
@@ -356,52 +429,40 @@ def read_done(path: Path, items: Sequence[Item] | None = None) -> set[tuple[str,
         k = want.get((rec["dataset"], rec["index"]))
         return not (k and rec.get("prompt_key", k) != k)
 
-    return {(r["dataset"], r["index"]) for r in read_jsonl_resumable(path, ("dataset", "index"), keep)}
+    return ResumableLog(path, key=lambda r: (r["dataset"], r["index"]), required=("dataset", "index"), keep=keep)
 
 
-def generate_to_file(backend: Any, items: Sequence[Item], path: str | Path, cfg: DecodingConfig) -> int:
+def read_done(path: Path, items: Sequence[Item] | None = None) -> set[tuple[str, int]]:
+    """(dataset, index) pairs already in a predictions file, after the repairs of `_resumable`."""
+    with _resumable(path, items) as log:
+        return set(log.done)
+
+
+def generate_to_file(backend: Backend, items: Sequence[Item], path: str | Path, cfg: DecodingConfig) -> int:
     """Generate the items missing from `path`, appending as they finish. Returns the number generated."""
     from tqdm.auto import tqdm
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(path, items)
-    todo = [it for it in items if (it.dataset, it.index) not in done]
-    if done:
-        logger.info(
-            "%s: %d of %d items already generated, %d to go", path, len(items) - len(todo), len(items), len(todo)
-        )
-    with path.open("a", encoding="utf-8") as f, tqdm(total=len(todo), desc="generating", unit="ex") as bar:
-        last_sync = time.monotonic()
-        for it, g in _stream(backend, todo, cfg):
-            rec = {
-                "dataset": it.dataset,
-                "index": it.index,
-                "completion": g.text,
-                "prompt_key": prompt_key(it.messages),
-            }
-            if g.reasoning_content is not None:
-                rec["reasoning_content"] = g.reasoning_content
-            if g.error is not None:
-                rec["error"] = g.error
-            if g.prompt_tokens is not None:
-                rec["prompt_tokens"] = g.prompt_tokens
-            rec.update(completion_tokens=g.completion_tokens, latency_s=round(g.latency_s, 4))
-            f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-            f.flush()
-            if time.monotonic() - last_sync > 1.0:
-                os.fsync(f.fileno())
-                last_sync = time.monotonic()
-            bar.update(1)
-        os.fsync(f.fileno())
+    with _resumable(path, items) as log:
+        todo = [it for it in items if (it.dataset, it.index) not in log.done]
+        if len(todo) < len(items):
+            logger.info(
+                "%s: %d of %d items already generated, %d to go", path, len(items) - len(todo), len(items), len(todo)
+            )
+        with tqdm(total=len(todo), desc="generating", unit="ex") as bar:
+            for it, g in backend.stream(todo, cfg):
+                rec = {
+                    "dataset": it.dataset,
+                    "index": it.index,
+                    "completion": g.text,
+                    "prompt_key": prompt_key(it.messages),
+                }
+                if g.reasoning_content is not None:
+                    rec["reasoning_content"] = g.reasoning_content
+                if g.error is not None:
+                    rec["error"] = g.error
+                if g.prompt_tokens is not None:
+                    rec["prompt_tokens"] = g.prompt_tokens
+                rec.update(completion_tokens=g.completion_tokens, latency_s=round(g.latency_s, 4))
+                log.append(rec)
+                bar.update(1)
     return len(todo)
-
-
-def _stream(backend: Any, items: Sequence[Item], cfg: DecodingConfig):
-    """(item, Generation) in item order: the backend's own `stream` if it has one, else batches of `cfg.batch_size`."""
-    if hasattr(backend, "stream"):
-        yield from backend.stream(items, cfg)
-        return
-    for start in range(0, len(items), cfg.batch_size):
-        batch = items[start : start + cfg.batch_size]
-        yield from zip(batch, backend.generate([it.messages for it in batch], cfg), strict=True)

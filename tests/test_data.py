@@ -2,7 +2,7 @@ import json
 import logging
 
 import pytest
-from conftest import ent
+from helpers.common import ent
 
 from reasoning_ner.data import (
     DataError,

@@ -5,7 +5,6 @@ since a real vLLM cannot be made to answer 429/503 on demand)."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -15,14 +14,23 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, VLLM_ENV
+from helpers.common import ROOT, base_env, run
 
-from reasoning_ner.api import APIError, ChatClient, RequestRejected, ordered_map
-from reasoning_ner.evaluation import load_result
-from reasoning_ner.generation import DecodingConfig, Generation, Item, OpenAIBackend, generate_to_file, read_done
+from reasoning_ner.chat_client import APIError, ChatClient, RequestRejected
+from reasoning_ner.generation import (
+    BatchedBackend,
+    DecodingConfig,
+    Generation,
+    Item,
+    OpenAIBackend,
+    generate_to_file,
+    read_done,
+)
+from reasoning_ner.parallel import ordered_map
+from reasoning_ner.reports import load_result
 from reasoning_ner.serving import free_port
 
-ENV = dict(os.environ, HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", OMP_NUM_THREADS="2", PYTHONPATH=str(ROOT))
+THREADS = 2  # OMP_NUM_THREADS of the evaluate.py and helper subprocesses
 DATASETS = ["CrossNER_AI", "mit-movie"]
 
 
@@ -32,10 +40,6 @@ def evaluate_cmd(ner_data, out: Path, *extra) -> list[str]:
     cfg.write_text(json.dumps(DATASETS))
     cmd = [sys.executable, str(ROOT / "evaluate.py"), "--base_path", str(ner_data), "--dataset_config", str(cfg)]
     return cmd + ["--result_file", str(out)] + [str(e) for e in extra]
-
-
-def run(cmd, timeout=600, env=ENV):
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def lines(path: Path) -> list[dict]:
@@ -70,7 +74,12 @@ def check_eval_outputs(out: Path, n_per_dataset: int) -> list[dict]:
 def test_openai_backend_end_to_end(vllm_server, ner_data, tmp_path):
     out = tmp_path / "eval" / "result.json"
     cmd = evaluate_cmd(ner_data, out, "--backend", "openai", "--api_base", vllm_server, "--model", "tiny")
-    r = run(cmd + ["--limit", "3", "--max_new_tokens", "12", "--concurrency", "3"])
+    r = run(
+        cmd + ["--limit", "3", "--max_new_tokens", "12", "--concurrency", "3"],
+        timeout=600,
+        env=base_env(threads=THREADS),
+        check=False,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     preds = check_eval_outputs(out, 3)
     assert all(p["completion_tokens"] == 12 for p in preds)  # the untrained model never stops early
@@ -85,12 +94,14 @@ def test_openai_backend_resume_after_sigkill(vllm_server, ner_data, tmp_path):
     args = ["--backend", "openai", "--api_base", vllm_server, "--model", "tiny", "--limit", n]
     args += ["--max_new_tokens", "48", "--concurrency", "2"]
     full = tmp_path / "full" / "result.json"
-    assert run(evaluate_cmd(ner_data, full, *args)).returncode == 0
+    r = run(evaluate_cmd(ner_data, full, *args), timeout=600, env=base_env(threads=THREADS), check=False)
+    assert r.returncode == 0
 
     out = tmp_path / "killed" / "result.json"
     pred = out.with_name("predictions.jsonl")
     cmd = evaluate_cmd(ner_data, out, *args)
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = base_env(threads=THREADS)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not pred.exists() or len(pred.read_bytes().splitlines()) < 5):
         time.sleep(0.05)
@@ -98,7 +109,7 @@ def test_openai_backend_resume_after_sigkill(vllm_server, ner_data, tmp_path):
     proc.wait()
     n_before = len(pred.read_bytes().splitlines())
     assert 5 <= n_before < 2 * n, "the kill did not land mid-run"
-    r = run(cmd)
+    r = run(cmd, timeout=600, env=base_env(threads=THREADS), check=False)
     assert r.returncode == 0, r.stderr[-3000:]
 
     def strip(recs):
@@ -113,7 +124,7 @@ def test_openai_backend_resume_after_sigkill(vllm_server, ner_data, tmp_path):
 def test_wrong_model_name_is_a_clear_error(vllm_server, ner_data, tmp_path):
     cmd = evaluate_cmd(ner_data, tmp_path / "r.json", "--backend", "openai", "--api_base", vllm_server)
     t0 = time.monotonic()
-    r = run(cmd + ["--model", "no-such-model", "--limit", "1"], timeout=120)
+    r = run(cmd + ["--model", "no-such-model", "--limit", "1"], timeout=120, env=base_env(threads=THREADS), check=False)
     assert r.returncode == 2
     assert "'no-such-model' is not served" in r.stderr and "tiny" in r.stderr
     assert time.monotonic() - t0 < 60
@@ -136,21 +147,33 @@ def test_openai_backend_concurrency_and_usage(vllm_server, tiny):
     assert g[1].error is None and g[1].completion_tokens == 5
 
 
+@pytest.mark.slow
 def test_unreachable_server_is_a_clear_error(ner_data, tmp_path):
     port = free_port()  # nothing listens there
     cmd = evaluate_cmd(ner_data, tmp_path / "r.json", "--backend", "openai", "--model", "m")
     t0 = time.monotonic()
-    r = run(cmd + ["--api_base", f"http://127.0.0.1:{port}/v1", "--limit", "1"], timeout=120)
+    r = run(
+        cmd + ["--api_base", f"http://127.0.0.1:{port}/v1", "--limit", "1"],
+        timeout=120,
+        env=base_env(threads=THREADS),
+        check=False,
+    )
     assert r.returncode == 2
     assert f"cannot reach the server at http://127.0.0.1:{port}/v1" in r.stderr
     assert time.monotonic() - t0 < 60
 
 
+@pytest.mark.slow
 def test_missing_dataset_folder_is_a_clear_error(tmp_path):
     cfg = tmp_path / "d.json"
     cfg.write_text(json.dumps(["no_such_set"]))
     cmd = [sys.executable, str(ROOT / "evaluate.py"), "--base_path", str(tmp_path), "--dataset_config", str(cfg)]
-    r = run(cmd + ["--backend", "openai", "--api_base", "http://127.0.0.1:9/v1", "--model", "m"], timeout=120)
+    r = run(
+        cmd + ["--backend", "openai", "--api_base", "http://127.0.0.1:9/v1", "--model", "m"],
+        timeout=120,
+        env=base_env(threads=THREADS),
+        check=False,
+    )
     assert r.returncode == 2 and "no_such_set" in r.stderr and "Traceback" not in r.stderr
 
 
@@ -163,7 +186,7 @@ def test_missing_dataset_folder_is_a_clear_error(tmp_path):
 def test_vllm_offline_backend_end_to_end(tiny, ner_data, tmp_path):
     out = tmp_path / "eval" / "result.json"
     cmd = evaluate_cmd(ner_data, out, "--backend", "vllm", "--model", tiny, "--limit", "3", "--max_new_tokens", "12")
-    r = run(cmd + ["--max_model_len", "2048"], env=dict(ENV, **VLLM_ENV))
+    r = run(cmd + ["--max_model_len", "2048"], timeout=600, env=base_env(threads=THREADS, vllm=True), check=False)
     assert r.returncode == 0, r.stderr[-4000:]
     preds = check_eval_outputs(out, 3)
     assert all(p["completion_tokens"] == 12 for p in preds)
@@ -173,13 +196,13 @@ def test_vllm_offline_backend_end_to_end(tiny, ner_data, tmp_path):
 def test_hf_backend_end_to_end(tiny, ner_data, tmp_path):
     out = tmp_path / "eval" / "result.json"
     cmd = evaluate_cmd(ner_data, out, "--backend", "hf", "--model", tiny, "--limit", "3", "--max_new_tokens", "12")
-    r = run(cmd + ["--batch_size", "4"])
+    r = run(cmd + ["--batch_size", "4"], timeout=600, env=base_env(threads=THREADS), check=False)
     assert r.returncode == 0, r.stderr[-4000:]
     check_eval_outputs(out, 3)
 
 
 def test_generate_to_file_resumes_after_a_torn_line(tmp_path):
-    class Echo:
+    class Echo(BatchedBackend):
         def generate(self, batch, cfg):
             return [Generation(m[0]["content"], 1, 0.0) for m in batch]
 
@@ -334,8 +357,8 @@ def test_ordered_map_keeps_order_and_bounds_concurrency():
 
 
 def _prompt_ids(backend: str, model, *extra) -> list[list[int]]:
-    env = dict(ENV, **VLLM_ENV)
-    r = run([sys.executable, str(ROOT / "tests/helpers/prompt_ids.py"), backend, str(model), *map(str, extra)], env=env)
+    cmd = [sys.executable, ROOT / "tests/helpers/prompt_ids.py", backend, model, *extra]
+    r = run(cmd, timeout=600, env=base_env(threads=THREADS, vllm=True), check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     line = next(x for x in r.stdout.splitlines() if x.startswith("PROMPT_IDS "))
     return json.loads(line.split(" ", 1)[1])
@@ -353,12 +376,10 @@ def tiny_llama(tmp_path_factory):
 def test_backends_send_identical_prompt_token_ids(tiny_llama, tiny, vllm_server):
     """A Llama 3 style template writes BOS itself and the tokenizer adds one to plain text: rendering to a string and
     tokenizing it again would give two BOS. hf, the vLLM offline engine and the server must all give one."""
+    from helpers.prompt_ids import MESSAGES
     from transformers import AutoTokenizer
 
     from reasoning_ner.prompts import chat_prompt
-
-    sys.path.insert(0, str(ROOT / "tests" / "helpers"))
-    from prompt_ids import MESSAGES
 
     tok = AutoTokenizer.from_pretrained(tiny_llama)
     hf = _prompt_ids("hf", tiny_llama)

@@ -1,14 +1,13 @@
 import json
-import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, ent
+from helpers.common import ROOT, ent, run
 
 from reasoning_ner.data import load_dataset_config, read_instructuie
-from reasoning_ner.evaluation import load_result, score_predictions, write_result
-from reasoning_ner.metrics import get_protocol, gold_answer, normalize_mention, score_dataset
 from reasoning_ner.prompts import render_answer
+from reasoning_ner.reports import load_result, write_result
+from reasoning_ner.scoring import get_protocol, gold_answer, normalize_mention, score_dataset, score_predictions
 
 
 @pytest.mark.parametrize(
@@ -141,6 +140,7 @@ def test_predictions_file_errors(make_dataset, tmp_path):
         score_predictions(base, ["d"], p)
 
 
+@pytest.mark.slow
 def test_evaluate_cli(make_dataset, tmp_path):
     s = "Ada met Bob ."
     base = make_dataset(
@@ -165,7 +165,7 @@ def test_evaluate_cli(make_dataset, tmp_path):
         "--protocol",
         "paper",
     ]
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    r = run(cmd, check=False)
     assert r.returncode == 0, r.stderr
     rows, meta = load_result(out)
     assert meta["protocol"] == "paper" and meta["datasets"] == ["d one"]
@@ -177,7 +177,7 @@ def test_evaluate_cli(make_dataset, tmp_path):
     assert rows[-1] == {"dataset": "Average", "f1": 66.67}
     assert "| d one | 100.00 | 50.00 | 66.67 |" in r.stdout
     _write_preds(p, [])
-    r = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    r = run(cmd, check=False)
     assert r.returncode == 2 and "missing index" in r.stderr
 
 

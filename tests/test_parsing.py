@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning_ner.metrics import normalize_mention
 from reasoning_ner.parsing import ParseStatus, parse_completion, parse_completion_paper, split_reasoning
+from reasoning_ner.scoring import normalize_mention
 
 OK, NO, BAD, WRONG = ParseStatus.OK, ParseStatus.NO_ANSWER, ParseStatus.INVALID_JSON, ParseStatus.WRONG_STRUCTURE
 ANS = '{"entities": {"person": ["Ada"]}}'

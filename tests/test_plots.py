@@ -1,12 +1,11 @@
 import json
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.common import ROOT, base_env, run
 
 matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
@@ -138,10 +137,8 @@ def _write(path: Path, state: dict) -> Path:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=120
-    )
+    """scripts/plot_training.py in a subprocess; the caller checks the exit."""
+    return run([sys.executable, SCRIPT, *args], env=base_env(MPLBACKEND="Agg"), timeout=120, check=False)
 
 
 def assert_png(path: Path) -> None:
@@ -152,6 +149,7 @@ def assert_png(path: Path) -> None:
     assert float(img[..., :3].std()) > 0.01, f"{path} looks blank"
 
 
+@pytest.mark.slow
 def test_sft_run_dir_uses_newest_checkpoint(tmp_path):
     run = tmp_path / "sft-run"
     _write(run / "checkpoint-20" / "trainer_state.json", sft_state(total=20, with_eval=False))
@@ -185,6 +183,7 @@ def test_run_dir_own_state_wins_and_default_out(tmp_path):
         assert_png(p)
 
 
+@pytest.mark.slow
 def test_grpo_state_file(tmp_path):
     state = _write(tmp_path / "grpo" / "trainer_state.json", grpo_state())
     out = tmp_path / "out"
@@ -213,6 +212,7 @@ def test_log_history_helpers(tmp_path):
     )
 
 
+@pytest.mark.slow
 def test_missing_trainer_state(tmp_path):
     empty = tmp_path / "no-state-here"
     (empty / "checkpoint-3").mkdir(parents=True)
@@ -227,6 +227,7 @@ def test_missing_trainer_state(tmp_path):
         find_trainer_state(empty)
 
 
+@pytest.mark.slow
 def test_not_a_trainer_state(tmp_path):
     bad = tmp_path / "trainer_state.json"
     bad.write_text(json.dumps({"global_step": 3}))

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from helpers.common import ROOT, run
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reasoning_ner.predict import WindowOutput, align, assemble, split_windows
+from reasoning_ner.alignment import align
+from reasoning_ner.prediction import WindowOutput, assemble, split_windows
 
 
 def spans_text(text, spans):
@@ -116,10 +116,10 @@ def test_assemble_invalid_completion_is_empty_with_status():
 
 
 def _predict(*args, timeout=600):
-    cmd = [sys.executable, str(ROOT / "predict.py")] + [str(a) for a in args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    return run([sys.executable, ROOT / "predict.py", *args], timeout=timeout, check=False)
 
 
+@pytest.mark.slow
 def test_predict_input_errors_name_file_line_and_field(tmp_path):
     bad = tmp_path / "in.jsonl"
     bad.write_text('{"text": "a", "labels": "x"}\n{"txt": "b"}\n')

@@ -6,17 +6,12 @@ paper's server mode), shared by both; the 1.7B GRPO run also evaluates, with the
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.common import ROOT, base_env, run
 
-pytestmark = [pytest.mark.slow]
-
-ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONPATH": str(ROOT)}
 RECIPES = ["sft/qwen3-8b", "sft/qwen3-1.7b", "grpo/qwen3-8b", "grpo/qwen3-1.7b"]
 
 
@@ -42,10 +37,11 @@ def recipe_server(tiny_for_recipes, tmp_path_factory):
 
     serve = ["bash", str(ROOT / "scripts" / "serve_vllm.sh"), str(tiny_for_recipes)]
     log = tmp_path_factory.mktemp("dryrun_server") / "server.log"
-    with running_server(lambda p: ["env", f"PORT={p}", *serve], log, ENV) as port:
+    with running_server(lambda p: ["env", f"PORT={p}", *serve], log, base_env()) as port:
         yield port
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "recipe", [pytest.param(r, marks=[pytest.mark.vllm] if r.startswith("grpo") else []) for r in RECIPES]
 )
@@ -57,7 +53,7 @@ def test_paper_recipe_dry_run(recipe, tiny_for_recipes, tmp_path, request):
         cmd += ["--server_port", request.getfixturevalue("recipe_server"), "--processes", "1"]
         if recipe.endswith("1.7b"):
             cmd += ["--", "--eval_path", "{eval}", "--eval_strategy", "steps", "--eval_steps", "1"]
-    r = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=1500)
+    r = run(cmd, timeout=1500, check=False)
     assert r.returncode == 0, f"{r.stdout[-3000:]}\n--- stderr\n{r.stderr[-8000:]}"
     state = json.loads((tmp_path / kind / "trainer_state.json").read_text())
     assert state["global_step"] == (2 if kind == "sft" else 1)

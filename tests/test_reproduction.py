@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import sys
 
 import pytest
 import yaml
-from conftest import ROOT
+from helpers.common import ROOT, base_env, run, write_instructuie
+
+pytestmark = pytest.mark.usefixtures("fresh_accelerate_state")
 
 # ----------------------------------------------------------------------------------------------------------------------
 # The authors' values
@@ -142,14 +143,6 @@ def parse(kind: str, size: str):
     for o in objs:
         merged.update(vars(o))
     return merged
-
-
-@pytest.fixture(autouse=True)
-def _fresh_accelerate_state():
-    yield
-    from accelerate.state import AcceleratorState
-
-    AcceleratorState._reset_state(reset_partial_state=True)
 
 
 def _value(v):
@@ -279,8 +272,6 @@ def test_reward_parser_paper_gives_nothing_for_prose_wrapped_json():
 def test_custom_template_travels_from_sft_to_evaluation(tiny, tmp_path):
     """SFT with a custom template; evaluate.py --model (hf) then uses it unasked and records it; the training prompt
     and the evaluation prompt of the same sentence are the same string."""
-    from conftest import write_instructuie
-
     from reasoning_ner.prompts import PromptSpec
     from reasoning_ner.training import load_sft_dataset
 
@@ -301,7 +292,7 @@ def test_custom_template_travels_from_sft_to_evaluation(tiny, tmp_path):
     env_run = [sys.executable, "sft.py", "--config", "config/sft/tiny-cpu.yaml", "--model_name_or_path", tiny]
     env_run += ["--dataset_path", data, "--output_dir", out, "--prompt_template", template, "--num_train_epochs", "1"]
     env_run += ["--save_strategy", "no", "--disable_tqdm", "true", "--report_to", "none"]
-    r = subprocess.run([str(x) for x in env_run], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = run(env_run, timeout=600, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
     spec = PromptSpec.load(out)
     assert spec is not None and spec.template_text == template.read_text() and spec.schema_order == "sorted"
@@ -321,9 +312,9 @@ def test_custom_template_travels_from_sft_to_evaluation(tiny, tmp_path):
         "--plot",
         "false",
     ]
-    r = subprocess.run([str(x) for x in cmd], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    r = run(cmd, timeout=600, check=False)
     assert r.returncode == 0, r.stderr[-3000:]
-    from reasoning_ner.evaluation import load_result
+    from reasoning_ner.reports import load_result
 
     rows, meta = load_result(result)
     assert meta["prompt"]["template_sha256"] == spec.sha256 and meta["prompt"]["schema_order"] == "sorted"
@@ -333,7 +324,7 @@ def test_custom_template_travels_from_sft_to_evaluation(tiny, tmp_path):
     # the same sentence: the SFT prompt (what sft.py trained on) equals the evaluation prompt (what evaluate.py sent)
     train_prompt = load_sft_dataset([data], prompt=spec)[0]["prompt"][0]["content"]
     from reasoning_ner.data import read_instructuie
-    from reasoning_ner.evaluation import generation_items
+    from reasoning_ner.generation import generation_items
     from reasoning_ner.labels import LabelPolicy
 
     (item, _) = generation_items([read_instructuie(base, "d", "test")], LabelPolicy.default(), spec)
@@ -387,18 +378,18 @@ AUTHORS_VERL = {  # their verl-grpo.sh
 }
 
 
+@pytest.mark.slow
 def test_verl_script_has_the_authors_hyperparameters(tmp_path):
     import os
 
     stub = tmp_path / "python"
     stub.write_text('#!/usr/bin/env bash\nprintf "%s\\n" "$@"\n')
     stub.chmod(0o755)
-    r = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "verl_grpo.sh"), "outputs/sft/qwen3-8b"],
-        env={**os.environ, "PATH": f"{tmp_path}:{os.environ['PATH']}"},
-        capture_output=True,
-        text=True,
+    r = run(
+        ["bash", ROOT / "scripts" / "verl_grpo.sh", "outputs/sft/qwen3-8b"],
+        env=base_env(PATH=f"{tmp_path}:{os.environ['PATH']}"),
         timeout=30,
+        check=False,
     )
     assert r.returncode == 0, r.stderr
     argv = r.stdout.splitlines()

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from helpers.common import ROOT, run
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from reasoning_ner.data import read_instructuie, read_labels, read_ner_cot  # noqa: E402
-from reasoning_ner.labels import normalize_label  # noqa: E402
-from reasoning_ner.predict import occurrences  # noqa: E402
+from reasoning_ner.alignment import occurrences
+from reasoning_ner.data import read_instructuie, read_labels, read_ner_cot
+from reasoning_ner.labels import normalize_label
 
 SAMPLE = ROOT / "data" / "sample"
 BUILD = SAMPLE / "build.py"
@@ -26,7 +22,7 @@ HAND_WRITTEN = {"build.py", "vocab.json", "README.md"}
 
 
 def _word_occurrences(sentence: str, text: str) -> list[int]:
-    """Starts of the whole-word occurrences, by the library's rule (`reasoning_ner.predict.occurrences`)."""
+    """Starts of the whole-word occurrences, by the library's rule (`reasoning_ner.alignment.occurrences`)."""
     return [s for s, _ in occurrences(sentence, text)]
 
 
@@ -155,10 +151,9 @@ def test_corpus():
         assert word in text, word
 
 
+@pytest.mark.slow
 def test_build_is_deterministic(tmp_path):
-    res = subprocess.run(
-        [sys.executable, str(BUILD), "--out", str(tmp_path)], capture_output=True, text=True, timeout=60
-    )
+    res = run([sys.executable, BUILD, "--out", tmp_path], timeout=60, check=False)
     assert res.returncode == 0, res.stderr
     generated = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(
@@ -171,14 +166,13 @@ def test_build_is_deterministic(tmp_path):
         assert (tmp_path / rel).read_bytes() == (SAMPLE / rel).read_bytes(), rel
 
 
+@pytest.mark.slow
 def test_learning_draw_is_held_out_and_reproducible(tmp_path, ner_cot, iuie):
     n = 40
     outs = []
-    for run in ("a", "b"):
-        out = tmp_path / f"learning-{run}.jsonl"
-        res = subprocess.run(
-            [sys.executable, str(BUILD), "--learning", str(n), str(out)], capture_output=True, text=True, timeout=60
-        )
+    for draw in ("a", "b"):
+        out = tmp_path / f"learning-{draw}.jsonl"
+        res = run([sys.executable, BUILD, "--learning", n, out], timeout=60, check=False)
         assert res.returncode == 0, res.stderr
         assert f"{8 * n} records" in res.stdout
         outs.append(out)

