@@ -22,11 +22,15 @@ line) unless `--prompt_template` (a template file, or the directory of a model w
 Decoding defaults are the paper's: greedy, 4096 new tokens, stop at the chat template's end-of-turn token.
 
 Outputs beside `--result_file`: the JSON (`{"meta": {...}, "rows": [...]}`: the run's settings, prompt template path
-and hash, schema order; per dataset P/R/F1, counts, per-type scores, parse statuses, mean completion tokens
-and latency), `<result>.md` (the tables, the paper's Table 1 rows beside this run, per-type scores, cost per example)
-and `<result>_f1.png` (per-dataset F1 bars with the paper's rows). Protocols: `paper` reproduces the reference
-implementation; `default` adds the alias map, keeps and reports gold types missing from labels.json, and parses
-leniently (README, "Evaluation").
+and hash, schema order, a fingerprint of the scored sentences, the bootstrap settings; per dataset P/R/F1 with 95%
+bootstrap intervals over sentences (`--bootstrap N`, default 1000, `--bootstrap_seed`; the Average row's F1 interval
+too), counts, the error taxonomy (`errors`, per type, `confusion`), per-type scores, parse statuses, mean completion
+tokens and latency, reasoning cost), `<result>.md` (the tables, the paper's Table 1 rows beside this run, errors,
+reasoning cost, per-type scores), `<result>_f1.png` (per-dataset F1 bars with the paper's rows), `<result>_errors.png`,
+`<result>_confusion/<dataset>.png`, `<result>_cost.png`, and `<result>.html` (the error browser). Protocols: `paper`
+reproduces the reference implementation; `default` adds the alias map, keeps and reports gold types missing from
+labels.json, and parses leniently (README, "Evaluation" and "Reading a result"). Compare runs with
+`python -m reasoning_ner.compare A/result.json B/result.json --out DIR`.
 """
 
 from __future__ import annotations
@@ -41,7 +45,15 @@ from reasoning_ner.data import DataError, load_dataset_config
 from reasoning_ner.generation import GenerationArguments
 from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
 from reasoning_ner.reports import markdown_table, usage_stats, write_reports
-from reasoning_ner.scoring import get_protocol, load_splits, result_rows, score_predictions
+from reasoning_ner.resumable import LockedError
+from reasoning_ner.scoring import (
+    data_fingerprint,
+    get_protocol,
+    load_prediction_records,
+    load_splits,
+    result_rows,
+    score_dataset,
+)
 
 
 @dataclass
@@ -70,11 +82,27 @@ class EvalArguments:
     reference_file: str | None = field(
         default=None, metadata={"help": "Published rows to show beside the result (default: the paper's Table 1)."}
     )
-    plot: bool = field(default=True, metadata={"help": "Write the per-dataset F1 bar chart (PNG)."})
+    plot: bool = field(default=True, metadata={"help": "Write the PNG plots (F1, errors, confusion, reasoning cost)."})
+    bootstrap: int = field(
+        default=1000, metadata={"help": "Bootstrap samples for the 95%% intervals of P/R/F1 (0: no intervals)."}
+    )
+    bootstrap_seed: int = field(default=0, metadata={"help": "Seed of the bootstrap."})
+    tokenizer: str | None = field(
+        default=None,
+        metadata={
+            "help": "Local tokenizer dir for reasoning/answer token counts (default: --model for hf/vllm; else the "
+            "server's completion_tokens split by character share)."
+        },
+    )
+    html: bool = field(default=True, metadata={"help": "Write the HTML error browser (<result>.html)."})
+    html_max_reasoning_chars: int = field(
+        default=2000, metadata={"help": "Reasoning/answer characters kept per sentence in the HTML browser."}
+    )
 
 
 def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
     gen = gen or GenerationArguments()
+    pred_file = None
     try:
         names = load_dataset_config(args.dataset_config)
         if args.protocol == "paper":
@@ -93,16 +121,24 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
             prompt = resolve_prompt(args.prompt_template, args.schema_order, args.add_source, local)
             pred_file = pred_file or Path(args.result_file).with_name("predictions.jsonl")
             items = generation_items(splits, LabelPolicy.default(), prompt)
-            backend = gen.make_backend()
-            generate_to_file(backend, items, pred_file, gen.decoding())
+            # the backend (a model load, a server check) is built only once the predictions file is locked and only
+            # if something is missing: a second run on the same file stops at once, a finished one loads nothing
+            generate_to_file(gen.make_backend, items, pred_file, gen.decoding())
         if pred_file is None:
             print("error: give --predictions_file (saved completions) or --model (generate)", file=sys.stderr)
             return 2
-        scores = score_predictions(args.base_path, names, pred_file, protocol, args.split, args.limit)
-        rows = result_rows(scores)
+        records = load_prediction_records(pred_file, splits, limited=args.limit is not None)
+        scores = [
+            score_dataset(s, [r["completion"] for r in records[s.name]], protocol, details=args.html) for s in splits
+        ]
+        rows = result_rows(scores, args.bootstrap, args.bootstrap_seed)
         usage = usage_stats(pred_file)
+        tok_path = args.tokenizer or (gen.model if gen.model and gen.backend != "openai" else None)
+        costs, tokens, source = reasoning_costs(splits, scores, records, tok_path)
         for r in rows:
             r.update(usage.get(r["dataset"], {}))
+            if r["dataset"] in costs:
+                r["reasoning_cost"] = costs[r["dataset"]]
         meta = {
             "predictions": str(pred_file),
             "protocol": protocol.name,
@@ -110,14 +146,37 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
             "datasets": names,
             "split": args.split,
         }
+        if protocol.name == "default":
+            meta.update(alias_file=args.alias_file, keep_uninformative=args.keep_uninformative)
+        meta["data_fingerprint"] = data_fingerprint(splits)
+        if args.bootstrap > 0:
+            meta["bootstrap"] = {"samples": args.bootstrap, "seed": args.bootstrap_seed, "confidence": 0.95}
+        meta["token_counts"] = f"tokenizer {tok_path}" if source == "tokenizer" else source
         if gen.model:
             meta.update(model=gen.model, backend=gen.backend, max_new_tokens=gen.max_new_tokens)
             meta.update(temperature=gen.temperature, prompt=prompt.record())
         if args.limit:
             meta["limit"] = args.limit
-        paths = write_reports(rows, args.result_file, args.reference_file, meta, plot=args.plot)
-    except (DataError, ValueError, APIError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        browser = None
+        if args.html:
+            from reasoning_ner.html_report import build_data
+
+            browser = build_data(
+                rows,
+                {s.name: [ex.sentence for ex in s.examples] for s in splits},
+                {s.dataset: s.outcomes for s in scores},
+                records,
+                {s.dataset: s.statuses for s in scores},
+                {k: [t[0] if t else None for t in v] for k, v in tokens.items()},
+                meta,
+                args.html_max_reasoning_chars,
+            )
+        paths = write_reports(rows, args.result_file, args.reference_file, meta, plot=args.plot, browser=browser)
+    except (DataError, ValueError, APIError, LockedError) as e:
+        hint = ""
+        if isinstance(e, APIError) and pred_file is not None and pred_file.exists():
+            hint = f" (the examples already generated are kept in {pred_file}: run the same command again to resume)"
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     print(markdown_table(rows))
     for s in scores:
@@ -134,9 +193,26 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
     return 0
 
 
+def reasoning_costs(splits, scores, records, tokenizer_path):
+    """Per dataset the `reasoning_cost` dict of `reasoning_ner.cost`, per dataset the (reasoning, answer) token counts
+    of each example, and where the counts come from."""
+    from reasoning_ner.cost import dataset_cost, load_tokenizer, token_counts
+
+    tokenizer = load_tokenizer(tokenizer_path)
+    costs, tokens, sources = {}, {}, set()
+    for split, score in zip(splits, scores, strict=True):
+        recs = records[split.name]
+        toks, src = token_counts(recs, tokenizer)
+        tokens[split.name] = toks
+        sources.add(src)
+        costs[split.name] = dataset_cost(recs, score.sentence_counts, toks, src)
+    known = sorted(s for s in sources if s)
+    return costs, tokens, (known[0] if len(known) == 1 else ", ".join(known) or None)
+
+
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from trl import TrlParser
+    from reasoning_ner.arguments import DataclassParser
 
-    eval_args, gen_args = TrlParser((EvalArguments, GenerationArguments)).parse_args_and_config()
+    eval_args, gen_args = DataclassParser((EvalArguments, GenerationArguments)).parse_args_and_config()
     sys.exit(main(eval_args, gen_args))

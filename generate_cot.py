@@ -81,6 +81,7 @@ class CotArguments:
 
 
 def main(a: CotArguments) -> int:
+    clients: list[ChatClient] = []
     try:
         if not a.input or not a.teacher_model or not a.api_base:
             raise ValueError("give --input, --teacher_model and --api_base (or a --config)")
@@ -93,12 +94,14 @@ def main(a: CotArguments) -> int:
         inputs = read_cot_inputs(a.input, a.input_format, a.split, a.limit, a.schema_order)
         client = dict(timeout=a.request_timeout, max_retries=a.max_retries)
         teacher = ChatClient(a.api_base, a.teacher_model, a.api_key_env, **client)
+        clients.append(teacher)
         teacher.check()
         judge = None
         if a.judge_model:
             judge = ChatClient(
                 a.judge_api_base or a.api_base, a.judge_model, a.judge_api_key_env or a.api_key_env, **client
             )
+            clients.append(judge)
             judge.check()
         prices = {
             "teacher_prompt": a.price_teacher_input,
@@ -109,7 +112,13 @@ def main(a: CotArguments) -> int:
         out = Path(a.output)
         report = run(inputs, teacher, judge, s, out, a.concurrency, prices)
     except (DataError, ValueError, APIError, LockedError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        for c in clients:  # requests still in flight on other threads stop retrying
+            c.cancel()
+        hint = ""
+        ledger = Path(f"{a.output}.records.jsonl")
+        if isinstance(e, APIError) and ledger.exists():
+            hint = f" (finished examples are kept in {ledger}: run the same command again to resume)"
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     stem = out.with_suffix("")
     print(report_markdown(report))
@@ -121,7 +130,7 @@ def main(a: CotArguments) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from trl import TrlParser
+    from reasoning_ner.arguments import DataclassParser
 
-    (cot_args,) = TrlParser(CotArguments).parse_args_and_config()
+    (cot_args,) = DataclassParser(CotArguments).parse_args_and_config()
     sys.exit(main(cot_args))

@@ -36,6 +36,11 @@ def main(script_args: GRPOScriptArguments, training_args, model_args, callbacks:
 
 
 if __name__ == "__main__":
+    from reasoning_ner.arguments import stage_help
+
+    # a fast --help, before TRL and torch are imported
+    argv = stage_help(GRPOScriptArguments, ["GRPOConfig", "ModelConfig"], __doc__)
+
     from trl import GRPOConfig, ModelConfig, TrlParser
 
     from reasoning_ner.training import setup_logging
@@ -43,5 +48,5 @@ if __name__ == "__main__":
     setup_logging("grpo")
     script_args, training_args, model_args = TrlParser(
         (GRPOScriptArguments, GRPOConfig, ModelConfig)
-    ).parse_args_and_config()
+    ).parse_args_and_config(argv)
     main(script_args, training_args, model_args)

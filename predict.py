@@ -33,6 +33,7 @@ from reasoning_ner.generation import GenerationArguments, Item, generate_to_file
 from reasoning_ner.labels import LabelPolicy
 from reasoning_ner.prediction import WindowOutput, assemble, read_inputs, split_windows
 from reasoning_ner.prompts import resolve_prompt
+from reasoning_ner.resumable import LockedError
 
 
 @dataclass
@@ -75,9 +76,13 @@ def main(args: PredictArguments, gen: GenerationArguments) -> int:
         else:
             tmp = tempfile.TemporaryDirectory()
             raw = Path(tmp.name) / "generations.jsonl"
-        generate_to_file(gen.make_backend(), items, raw, gen.decoding())
-    except (DataError, ValueError, APIError) as e:
-        print(f"error: {e}", file=sys.stderr)
+        generate_to_file(gen.make_backend, items, raw, gen.decoding())
+    except (DataError, ValueError, APIError, LockedError) as e:
+        hint = ""
+        if isinstance(e, APIError) and args.output and Path(args.output + ".generations.jsonl").exists():
+            kept = f"{args.output}.generations.jsonl"
+            hint = f" (finished windows are kept in {kept}: run the same command again to resume)"
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 2
     done = {}
     with raw.open(encoding="utf-8") as f:
@@ -115,7 +120,7 @@ def main(args: PredictArguments, gen: GenerationArguments) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from trl import TrlParser
+    from reasoning_ner.arguments import DataclassParser
 
-    pred_args, gen_args = TrlParser((PredictArguments, GenerationArguments)).parse_args_and_config()
+    pred_args, gen_args = DataclassParser((PredictArguments, GenerationArguments)).parse_args_and_config()
     sys.exit(main(pred_args, gen_args))

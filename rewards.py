@@ -32,3 +32,10 @@ __all__ = [
     "register_reward",
     "schema_reward",
 ]
+
+if __name__ == "__main__":  # `python rewards.py [--help]`: this text and the registered rewards with their ranges
+    import argparse
+
+    argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
+    for _name, (_low, _high) in REWARD_RANGES.items():
+        print(f"{_name}: [{_low}, {_high}]")

@@ -115,7 +115,7 @@ def _main(args: SampleArguments) -> int:
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from trl import TrlParser
+    from reasoning_ner.arguments import DataclassParser
 
-    (sample_args,) = TrlParser(SampleArguments).parse_args_and_config()
+    (sample_args,) = DataclassParser(SampleArguments).parse_args_and_config()
     sys.exit(main(sample_args))

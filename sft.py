@@ -4,7 +4,9 @@
     python sft.py --config config/sft/tiny-cpu.yaml            # CPU, tiny model
 
 What it does, exactly:
-1. Reads NER-CoT records (JSON array or JSONL; `dataset_path` may list several files).
+1. Reads NER-CoT records: JSON array or JSONL files, local dataset folders laid out like a Hub repository, or Hub
+   dataset ids such as `HuiHuang/NER-CoT` (`datasets.load_dataset`, split `dataset_split`; offline, from the local
+   cache); `dataset_path` may list several. Bad records raise an error naming the source, record and field.
 2. Turns each into a conversational prompt/completion pair: the user turn is rendered from `prompt_template` with the
    record's schema in `schema_order` (`sorted` by default) and, with `add_source`, a line naming the source dataset;
    the assistant turn is `<think>\\n{cot}\\n</think>\\n{json answer}` (the JSON alone with `add_cot: false`, the
@@ -34,6 +36,11 @@ def main(script_args: SFTScriptArguments, training_args, model_args, callbacks: 
 
 
 if __name__ == "__main__":
+    from reasoning_ner.arguments import stage_help
+
+    # a fast --help, before TRL and torch are imported
+    argv = stage_help(SFTScriptArguments, ["SFTConfig", "ModelConfig"], __doc__)
+
     from trl import ModelConfig, SFTConfig, TrlParser
 
     from reasoning_ner.training import setup_logging
@@ -41,5 +48,5 @@ if __name__ == "__main__":
     setup_logging("sft")
     script_args, training_args, model_args = TrlParser(
         (SFTScriptArguments, SFTConfig, ModelConfig)
-    ).parse_args_and_config()
+    ).parse_args_and_config(argv)
     main(script_args, training_args, model_args)

@@ -17,6 +17,8 @@ What it does, exactly:
   `max_retries` times with exponential backoff (`backoff * 2**attempt`, capped at `max_backoff`, plus up to 25% jitter;
   a `Retry-After` header wins when present). Any other 4xx is not retried: a 400 (e.g. a prompt over the context
   length) raises `RequestRejected`, which callers record per item; anything else raises `APIError`.
+* `ChatClient.cancel()` is for a run that stops: requests still retrying on other threads give up at once (their wait
+  between attempts is interrupted) with `APIError`, silently, instead of retrying on after the run reported its error.
 * The reply's reasoning is kept when the server returns it apart from the answer: `reasoning_content` (DeepSeek,
   older vLLM) or `reasoning` (vLLM >= 0.10). Token usage comes from the reply's `usage`.
 * The API key is read from the environment variable named by `api_key_env` and only ever sent in the
@@ -28,6 +30,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -72,6 +75,7 @@ class ChatClient:
     max_backoff: float = 30.0
     extra_body: dict[str, Any] = field(default_factory=dict)
     _client: Any = field(default=None, init=False, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         import httpx
@@ -88,6 +92,10 @@ class ChatClient:
 
     def close(self) -> None:
         self._client.close()
+
+    def cancel(self) -> None:
+        """Stop retrying: every `chat` call in progress or to come raises `APIError` at its next attempt or wait."""
+        self._stop.set()
 
     # ------------------------------------------------------------------------------------------------------------------
     def check(self) -> list[str]:
@@ -135,6 +143,8 @@ class ChatClient:
         url = f"{self.api_base}/chat/completions"
         attempt = 0
         while True:
+            if self._stop.is_set():
+                raise APIError(f"{url}: cancelled (the run is stopping)")
             t0 = time.perf_counter()
             wait: float | None = None
             try:
@@ -157,10 +167,13 @@ class ChatClient:
                 wait = _retry_after(r.headers.get("retry-after"))
             if attempt >= self.max_retries:
                 raise APIError(f"{url}: giving up after {attempt + 1} attempts; last error: {problem}")
+            if self._stop.is_set():
+                raise APIError(f"{url}: cancelled (the run is stopping)")
             if wait is None:
                 wait = min(self.max_backoff, self.backoff * 2**attempt) * (1 + 0.25 * random.random())
             logger.warning("%s: %s; retry %d/%d in %.1fs", url, problem, attempt + 1, self.max_retries, wait)
-            time.sleep(wait)
+            if self._stop.wait(wait):
+                raise APIError(f"{url}: cancelled (the run is stopping)")
             attempt += 1
 
     @staticmethod

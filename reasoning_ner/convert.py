@@ -1,8 +1,9 @@
-"""Converters from BIO/CoNLL and UniNER conversation files to InstructUIE records
-(`{"sentence", "entities": [{"name", "type", "pos": [start, end)}]}`, `sentence[start:end] == name`).
+"""Converters from BIO/CoNLL, multi-column CoNLL (CoNLL-2003, MultiCoNER) and UniNER conversation files to InstructUIE
+records (`{"sentence", "entities": [{"name", "type", "pos": [start, end)}]}`, `sentence[start:end] == name`).
 
-`convert_bio` and `convert_uniner` do the work; `python -m reasoning_ner.convert {bio,uniner} INPUT OUTPUT
-[--label_map FILE] [--write_labels]` is the command line. What each format must look like, how columns, tag schemes
+`convert_bio`, `convert_conll` and `convert_uniner` do the work; `python -m reasoning_ner.convert
+{bio,conll,multiconer,uniner} INPUT OUTPUT [--label_map FILE] [--write_labels] [--join auto|space]` is the command
+line. What each format must look like, how columns, tag schemes
 and occurrences are handled, the label maps, and the differences measured against the InstructUIE copies of CrossNER:
 docs/converters.md (the one description; each function's docstring states its own contract). Malformed input raises
 `reasoning_ner.data.DataError` naming the file, the line or record, and the field.
@@ -20,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .alignment import occurrences
+from .alignment import occurrences, written_without_spaces
 from .data import DataError, load_structured, read_json_records, write_jsonl
 from .labels import normalize_label
 
@@ -189,18 +190,131 @@ def convert_bio(path: str | Path, label_map: Mapping[str, str] | str | Path | No
     return records
 
 
-def _bio_record(tokens: list[str], spans: list[tuple[int, int, str]], mapper: _TypeMapper) -> Record:
+JOIN_MODES = ("space", "auto")
+
+
+def join_tokens(tokens: Sequence[str], join: str = "space") -> tuple[str, list[int]]:
+    """The sentence of `tokens` and each token's start offset. `space`: one space between tokens. `auto`: no space
+    between two tokens when the last character of the first and the first of the second belong to scripts written
+    without spaces (`reasoning_ner.alignment.written_without_spaces`: CJK, kana, Thai, ...), one space otherwise, so
+    `北 京 大 学` becomes `北京大学` while Latin words, digits and Hangul keep their spaces."""
+    if join not in JOIN_MODES:
+        raise ValueError(f"join must be one of {JOIN_MODES}, not {join!r}")
+    parts: list[str] = []
     offsets: list[int] = []
     pos = 0
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
+        if i:
+            glued = join == "auto" and written_without_spaces(tokens[i - 1][-1]) and written_without_spaces(tok[0])
+            if not glued:
+                parts.append(" ")
+                pos += 1
         offsets.append(pos)
-        pos += len(tok) + 1
-    sentence = " ".join(tokens)
+        parts.append(tok)
+        pos += len(tok)
+    return "".join(parts), offsets
+
+
+def _bio_record(
+    tokens: list[str], spans: list[tuple[int, int, str]], mapper: _TypeMapper, join: str = "space"
+) -> Record:
+    sentence, offsets = join_tokens(tokens, join)
     entities = []
     for ts, te, etype in spans:
         start, end = offsets[ts], offsets[te - 1] + len(tokens[te - 1])
         entities.append({"name": sentence[start:end], "type": mapper(etype), "pos": [start, end]})
     return {"sentence": sentence, "entities": entities}
+
+
+# ----------------------------------------------------------------------------------------------------------------------
+# Multi-column CoNLL: CoNLL-2003 (`token POS chunk tag`), MultiCoNER (`# id ... domain=xx` then `token _ _ tag`)
+
+_META = re.compile(r"(\w+)=(\S+)")
+
+
+def _conll_comment(cols: list[str]) -> bool:
+    """A MultiCoNER metadata line (`# id <uuid> domain=en`): starts with `#` and does not end with a tag. A token `#`
+    tagged `O` (`# _ _ O`) is a token line."""
+    return cols[0].startswith("#") and not (len(cols) > 1 and _is_tag(cols[-1]))
+
+
+def convert_conll(
+    path: str | Path, label_map: Mapping[str, str] | str | Path | None = None, join: str = "auto"
+) -> list[Record]:
+    """Convert a multi-column CoNLL file to InstructUIE records, one per sentence: the token is the first column and
+    the tag the last (`token POS chunk tag` in CoNLL-2003, `token _ _ tag` in MultiCoNER; two columns work too).
+    Sentences end at blank lines, `-DOCSTART-` lines and metadata lines (`# id <uuid> domain=<lang>`, MultiCoNER;
+    the `key=value` pairs and the id are kept in each record's `meta`, which the writers leave out). Tags are read as by
+    `convert_bio` (BIO, IOB1 — CoNLL-2003's original scheme —, BIOES). Tokens are joined with `join_tokens(join)`:
+    `auto` (the default) writes Chinese and Japanese without the spaces MultiCoNER puts between their tokens.
+    Errors raise `DataError(path, "line N", field, problem)` with field `columns`, `token` or `tag`."""
+    path = Path(path)
+    if join not in JOIN_MODES:
+        raise ValueError(f"join must be one of {JOIN_MODES}, not {join!r}")
+    mapper = _TypeMapper(_as_label_map(label_map))
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise DataError(path, None, None, "file not found") from None
+    except UnicodeDecodeError as e:
+        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
+    records: list[Record] = []
+    tokens: list[str] = []
+    spans: list[tuple[int, int, str]] = []
+    meta: dict[str, str] = {}
+    open_type: str | None = None
+
+    def flush() -> None:
+        if tokens:
+            rec = _bio_record(tokens, spans, mapper, join)
+            if meta:
+                rec["meta"] = dict(meta)
+            records.append(rec)
+        tokens.clear()
+        spans.clear()
+
+    for lineno, line in enumerate(text.splitlines(), 1):
+        cols = line.split()
+        if not cols or cols[0] == _DOCSTART:
+            flush()
+            meta.clear()
+            open_type = None
+            continue
+        if _conll_comment(cols):
+            flush()
+            meta.clear()
+            open_type = None
+            body = line.lstrip("#").strip()
+            meta.update(_META.findall(body))
+            words = [w for w in body.split() if "=" not in w]
+            if len(words) >= 2 and words[0] == "id":
+                meta["id"] = words[1]
+            continue
+        if len(cols) < 2:
+            raise DataError(path, f"line {lineno}", "columns", "expected a token and a tag (at least 2 columns), got 1")
+        token, tag = cols[0], cols[-1]
+        m = _TAG.match(tag)
+        if m is None:
+            raise DataError(
+                path,
+                f"line {lineno}",
+                "tag",
+                f"invalid tag {tag!r} in the last column (expected O, B-x, I-x, E-x, S-x)",
+            )
+        i = len(tokens)
+        tokens.append(token)
+        if tag == "O":
+            open_type = None
+            continue
+        prefix, etype = tag[0], m.group(1)
+        if prefix in "IE" and open_type == etype:
+            spans[-1] = (spans[-1][0], i + 1, etype)
+        else:
+            spans.append((i, i + 1, etype))
+        open_type = None if prefix in "ES" else etype
+    flush()
+    mapper.warn(path)
+    return records
 
 
 # ----------------------------------------------------------------------------------------------------------------------
@@ -323,6 +437,7 @@ def types_seen(records: Sequence[Record]) -> list[str]:
 def write_instructuie(path: str | Path, records: Sequence[Record]) -> int:
     """Write records as a JSON array (indent=1, ensure_ascii=False), or JSONL when the name ends in `.jsonl`."""
     path = Path(path)
+    records = [{k: v for k, v in r.items() if k != "meta"} for r in records]
     if path.suffix == ".jsonl":
         return write_jsonl(path, records)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -345,18 +460,26 @@ def update_labels_file(folder: str | Path, types: Sequence[str]) -> list[str]:
     return labels
 
 
-SPAN_FORMATS = ["bio", "uniner"]  # the formats of reasoning_ner.formats that carry character offsets
+SPAN_FORMATS = ["bio", "conll", "multiconer", "uniner"]  # the formats of reasoning_ner.formats with offsets
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m reasoning_ner.convert",
-        description="Convert BIO/CoNLL or UniNER conversation files to InstructUIE JSON.",
+        description="Convert BIO/CoNLL, multi-column CoNLL (CoNLL-2003, MultiCoNER) or UniNER conversation files to "
+        "InstructUIE JSON.",
     )
     p.add_argument("format", choices=SPAN_FORMATS, help="input format (reasoning_ner.formats)")
     p.add_argument("input", type=Path, help="input file")
     p.add_argument("output", type=Path, help="output file (JSON array; JSONL if it ends in .jsonl)")
     p.add_argument("--label_map", type=Path, default=None, help="YAML mapping raw tag -> natural-language type")
+    p.add_argument(
+        "--join",
+        choices=JOIN_MODES,
+        default="auto",
+        help="conll/multiconer: how tokens become the sentence. auto (default): no space between two tokens of scripts "
+        "written without spaces (Chinese, Japanese, Thai), one space otherwise; space: always one space",
+    )
     p.add_argument(
         "--write_labels",
         action="store_true",
@@ -372,7 +495,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .formats import ReadOptions, read_examples, to_instructuie
 
     try:
-        examples = read_examples(args.format, args.input, ReadOptions(label_map=args.label_map))
+        examples = read_examples(args.format, args.input, ReadOptions(label_map=args.label_map, join=args.join))
         records = [to_instructuie(ex) for ex in examples]
         n = write_instructuie(args.output, records)
         if args.write_labels:

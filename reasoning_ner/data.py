@@ -5,7 +5,8 @@ An `Example` is one sentence with its schema (the entity types asked for), its g
 
 * **NER-CoT** (the public dataset of the paper): a JSON array or JSONL of
   `{"guid", "dataset", "sentence", "schema", "cot", "entities": [{"text", "label"}]}`; `source` is accepted as an alias
-  of `dataset`.
+  of `dataset`. The same records from a Hub dataset (`HuiHuang/NER-CoT`) or a local folder laid out like one:
+  `read_ner_cot_dataset`; `read_sft_source` takes any of the three.
 * **InstructUIE** folders: `<base>/<name>/{train,dev,test}.json` (a JSON array of
   `{"sentence", "entities": [{"name", "type", "pos": [start, end)}]}`) plus `<base>/<name>/labels.json`.
 
@@ -210,6 +211,63 @@ def read_ner_cot(path: str | Path) -> list[Example]:
     if not isinstance(records, list):
         raise DataError(path, None, None, "expected a JSON array or JSONL of records")
     return [example_from_record(r, path, i) for i, r in enumerate(records)]
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+_FILE_SUFFIXES = (".json", ".jsonl", ".parquet", ".csv", ".txt", ".yaml", ".yml")
+
+
+def is_hub_dataset_id(source: str | Path) -> bool:
+    """`owner/name` with no file suffix (`HuiHuang/NER-CoT`), not an existing local path."""
+    s = str(source)
+    return bool(_HUB_ID.match(s)) and not s.lower().endswith(_FILE_SUFFIXES) and not Path(s).exists()
+
+
+def read_ner_cot_dataset(source: str | Path, split: str = "train") -> list[Example]:
+    """NER-CoT records of a `datasets` dataset: a Hub id (`HuiHuang/NER-CoT`, from the local cache when offline) or a
+    local folder laid out like a Hub repository (`data/train-00000-of-00001.parquet`, `*.json`/`*.jsonl` files, a
+    README.md whose `configs:` names the files), loaded with `datasets.load_dataset(source, split=split)`. Field names
+    are the release's (`sentence`, `schema`, `cot`, `entities` as `[{"text", "label"}]`, `dataset`), read by
+    `example_from_record`; `schema`/`entities` stored as JSON strings are decoded. Errors name the source and split,
+    the record index and the field."""
+    import tempfile
+
+    import datasets
+
+    where = f"{source} [split {split}]"
+    local = Path(str(source)).is_dir()
+    try:
+        # A local folder is read afresh into a throw-away cache: `datasets` keys its cache of local folders by their
+        # file names and metadata, so two folders (or one folder edited in place) could otherwise share a stale copy.
+        with tempfile.TemporaryDirectory(prefix="ner_cot_") as tmp:
+            ds = datasets.load_dataset(str(source), split=split, cache_dir=tmp if local else None)
+            rows = list(ds)
+    except Exception as e:  # every loading failure becomes one DataError naming the source
+        hint = "" if local else " (offline: the dataset must be in the local Hugging Face cache)"
+        raise DataError(where, None, None, f"cannot load the dataset{hint}: {type(e).__name__}: {e}") from None
+    out = []
+    for i, rec in enumerate(rows):
+        for key in ("schema", "entities"):
+            if isinstance(rec.get(key), str) and rec[key].lstrip()[:1] in "[{":
+                try:
+                    rec[key] = json.loads(rec[key])
+                except ValueError as e:
+                    raise DataError(where, i, key, f"a string that is not valid JSON ({e})") from None
+        out.append(example_from_record(rec, where, i))
+    return out
+
+
+def read_sft_source(source: str | Path, split: str = "train") -> list[Example]:
+    """The NER-CoT examples of one SFT source: a JSON/JSONL file (`read_ner_cot`), a local dataset folder or a Hub
+    dataset id (`read_ner_cot_dataset`)."""
+    path = Path(source)
+    if path.is_file():
+        return read_ner_cot(path)
+    if path.is_dir() or is_hub_dataset_id(source):
+        return read_ner_cot_dataset(source, split)
+    raise DataError(
+        path, None, None, "not found: give an NER-CoT file (JSON/JSONL), a dataset folder or a Hub dataset id"
+    )
 
 
 def write_ner_cot(path: str | Path, examples: Iterable[Example]) -> int:

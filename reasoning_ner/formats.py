@@ -8,6 +8,7 @@ character offsets when the format has them), used by the converters (`python -m 
 | `ner_cot` | JSON array or JSONL of `{"sentence", "schema"?, "entities"?, "cot"?, "id"|"guid"?, "dataset"?}`; entities as `[{"text"|"name", "label"|"type"}]` or `{type: [mentions]}` | as given, else the entities' types | as given; none = not annotated |
 | `uniner` | UniNER / Pile-NER conversation file | every type asked about the passage | every occurrence, with offsets |
 | `bio` | CoNLL BIO/IOB1/BIOES, token and tag columns (`label_map` option) | the types seen | with offsets |
+| `conll` (alias `multiconer`) | multi-column CoNLL: token first, tag last (CoNLL-2003 `token POS chunk tag`, MultiCoNER `token _ _ tag` after `# id ... domain=xx` lines); `label_map` and `join` options (`auto`: Chinese and Japanese tokens joined without spaces) | the types seen | with offsets; ids from the `# id` lines |
 | `text` | JSONL of `{"text", "labels"?, "id"?}` (`labels` option: the default labels) | the labels | not annotated |
 
 To add a format: write `reader(path, options) -> list[Example]` and register it in `READERS`. Every reader raises
@@ -30,6 +31,7 @@ class ReadOptions:
     split: str = "train"  # instructuie: which split
     label_map: Mapping[str, str] | str | Path | None = None  # bio / uniner: raw type -> type name (YAML file or dict)
     labels: Sequence[str] | None = None  # text: labels of records that give none
+    join: str = "auto"  # conll: how tokens become the sentence (reasoning_ner.convert.join_tokens: auto | space)
 
 
 def example_from_instructuie(rec: dict, schema: Sequence[str], dataset: str | None, id: str) -> Example:
@@ -86,6 +88,17 @@ def _bio(path: Path, o: ReadOptions) -> list[Example]:
     return [example_from_instructuie(r, types, path.stem, f"{path.stem}-{i}") for i, r in enumerate(recs)]
 
 
+def _conll(path: Path, o: ReadOptions) -> list[Example]:
+    from .convert import convert_conll, types_seen
+
+    recs = convert_conll(path, label_map=o.label_map, join=o.join)
+    types = types_seen(recs)
+    out = []
+    for i, r in enumerate(recs):
+        out.append(example_from_instructuie(r, types, path.stem, r.get("meta", {}).get("id", f"{path.stem}-{i}")))
+    return out
+
+
 def _text(path: Path, o: ReadOptions) -> list[Example]:
     from .prediction import parse_labels
 
@@ -120,9 +133,10 @@ READERS: dict[str, Callable[[Path, ReadOptions], list[Example]]] = {
     "ner_cot": _ner_cot,
     "uniner": _uniner,
     "bio": _bio,
+    "conll": _conll,
     "text": _text,
 }
-ALIASES = {"jsonl": "ner_cot"}  # the name generate_cot.py used before
+ALIASES = {"jsonl": "ner_cot", "multiconer": "conll"}  # jsonl: the name generate_cot.py used before
 
 
 def read_examples(fmt: str, path: str | Path, options: ReadOptions | None = None) -> list[Example]:

@@ -17,7 +17,8 @@ evaluation: greedy decoding, 4096 new tokens, generation stopped at the chat tem
 A request the endpoint refuses for that item alone (HTTP 400, e.g. over the context length) is written with an empty
 completion and its `error`, so it is scored as an empty prediction and counted, and a later run with the same file
 tries it again; refusals of the first 8 requests with no success stop the run as misconfigured. Anything that stops
-the whole run (unreachable server, bad key, unknown model, retries exhausted) raises and leaves the file resumable.
+the whole run (unreachable server, bad key, unknown model, retries exhausted) raises and leaves the file resumable;
+the other requests then in flight stop retrying at once (`ChatClient.cancel`).
 Each generated line stores a fingerprint of its prompt (`prompt_key`); on resume, a line whose prompt has changed
 since (other data, labels or template under the same file name) is generated again instead of reused.
 
@@ -39,7 +40,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
@@ -335,7 +336,11 @@ class OpenAIBackend:
     def stream(self, items: Sequence[Item], cfg: DecodingConfig) -> Iterator[tuple[Item, Generation]]:
         from .parallel import ordered_map
 
-        return ordered_map(lambda it: self._one(it.messages, cfg), items, cfg.concurrency)
+        try:
+            yield from ordered_map(lambda it: self._one(it.messages, cfg), items, cfg.concurrency)
+        except BaseException:
+            self.client.cancel()  # the run stops: requests still in flight stop retrying
+            raise
 
 
 BACKENDS: dict[str, type[Backend]] = {b.name: b for b in (HFBackend, VLLMBackend, OpenAIBackend)}
@@ -438,8 +443,14 @@ def read_done(path: Path, items: Sequence[Item] | None = None) -> set[tuple[str,
         return set(log.done)
 
 
-def generate_to_file(backend: Backend, items: Sequence[Item], path: str | Path, cfg: DecodingConfig) -> int:
-    """Generate the items missing from `path`, appending as they finish. Returns the number generated."""
+def generate_to_file(
+    backend: Backend | Callable[[], Backend], items: Sequence[Item], path: str | Path, cfg: DecodingConfig
+) -> int:
+    """Generate the items missing from `path`, appending as they finish. Returns the number generated.
+
+    `backend` may be a backend or a function that builds one (e.g. `GenerationArguments.make_backend`): it is then
+    called only after the file is locked and read, and only when something is missing — so a second run on the same
+    file stops before loading a model, and a finished run loads none."""
     from tqdm.auto import tqdm
 
     with _resumable(path, items) as log:
@@ -448,6 +459,10 @@ def generate_to_file(backend: Backend, items: Sequence[Item], path: str | Path, 
             logger.info(
                 "%s: %d of %d items already generated, %d to go", path, len(items) - len(todo), len(items), len(todo)
             )
+        if not todo:
+            return 0
+        if not hasattr(backend, "stream"):
+            backend = backend()
         with tqdm(total=len(todo), desc="generating", unit="ex") as bar:
             for it, g in backend.stream(todo, cfg):
                 rec = {

@@ -1,5 +1,16 @@
-"""Reports of an evaluation: the result JSON (`{"meta", "rows"}`), the Markdown report with the published rows
-beside the run, and the wiring of the plots. Scoring itself is `reasoning_ner.scoring`."""
+"""Reports of an evaluation: the result JSON (`{"meta", "rows"}`), the Markdown report, the plots and the HTML error
+browser, all beside the result file. Scoring itself is `reasoning_ner.scoring`.
+
+`write_reports(rows, result_file, ...)` writes:
+
+* `result.json` — `{"meta": {...}, "rows": [...]}` (one row per dataset, then the Average row);
+* `result.md` — P / R / F1 with their bootstrap intervals, the published rows beside this run, the error taxonomy per
+  dataset (`reasoning_ner.errors`), the reasoning cost (tokens, latency, F1 by reasoning length:
+  `reasoning_ner.cost`), the cost per example, the parse statuses, and per type P / R / F1 with the error classes;
+* with `plot`: `result_f1.png` (F1 bars beside the paper's), `result_errors.png` (stacked error classes per dataset),
+  `result_confusion/<dataset>.png` (type confusion per dataset), `result_cost.png` (reasoning cost);
+* with `browser` (the data of `reasoning_ner.html_report.build_data`): `result.html`, the error browser.
+"""
 
 from __future__ import annotations
 
@@ -16,18 +27,93 @@ from .scoring import DatasetScore, result_rows
 logger = logging.getLogger(__name__)
 
 
+def _ci(v: Any) -> str:
+    return f"[{v[0]:.2f}, {v[1]:.2f}]" if isinstance(v, (list, tuple)) and len(v) == 2 else ""
+
+
 def markdown_table(rows: Sequence[dict[str, Any]]) -> str:
-    head = "| dataset | P | R | F1 | gold | pred | match | examples | unparsed |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    """P / R / F1 per dataset and the average; with bootstrap intervals (`f1_ci`) in the rows, an F1 interval column."""
+    with_ci = any("f1_ci" in r for r in rows)
+    ci_head, ci_rule = (" F1 95% CI |", "---|") if with_ci else ("", "")
+    head = (
+        f"| dataset | P | R | F1 |{ci_head} gold | pred | match | examples | unparsed |\n"
+        f"|---|---:|---:|---:|{ci_rule}---:|---:|---:|---:|---:|"
+    )
     lines = [head]
     for r in rows:
+        ci = f" {_ci(r.get('f1_ci'))} |" if with_ci else ""
         if r["dataset"] == "Average":
-            lines.append(f"| **Average** | | | **{r['f1']:.2f}** | | | | | |")
+            lines.append(f"| **Average** | | | **{r['f1']:.2f}** |{ci} | | | | |")
         else:
             lines.append(
-                f"| {r['dataset']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} | {r['n_gold']} | "
+                f"| {r['dataset']} | {r['precision']:.2f} | {r['recall']:.2f} | {r['f1']:.2f} |{ci} {r['n_gold']} | "
                 f"{r['n_pred']} | {r['n_match']} | {r['n_examples']} | {r['n_unparsed']} |"
             )
     return "\n".join(lines)
+
+
+def error_table(rows: Sequence[dict[str, Any]]) -> str:
+    """The error taxonomy per dataset (counts; `reasoning_ner.errors`), with the predicted and gold totals."""
+    from .errors import CLASSES
+
+    data = [r for r in rows if isinstance(r.get("errors"), dict)]
+    out = ["| dataset | " + " | ".join(c.replace("_", " ") for c in CLASSES) + " | pred | gold |"]
+    out.append("|---" + "|---:" * (len(CLASSES) + 2) + "|")
+    for r in data:
+        e = r["errors"]
+        out.append(
+            f"| {r['dataset']} | "
+            + " | ".join(str(e.get(c, 0)) for c in CLASSES)
+            + f" | {r['n_pred']} | {r['n_gold']} |"
+        )
+    return "\n".join(out)
+
+
+def cost_section(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """Markdown lines: reasoning / answer tokens and latency per dataset, F1 and latency by reasoning length."""
+    from .cost import pool_buckets
+
+    data = [r for r in rows if isinstance(r.get("reasoning_cost"), dict)]
+    if not data:
+        return []
+    src = next((r["reasoning_cost"].get("token_source") for r in data if r["reasoning_cost"].get("token_source")), None)
+    out = ["## Reasoning cost", ""]
+    out.append(
+        f"Token counts: {src}." if src else "No token counts (no tokenizer, no completion_tokens): characters only."
+    )
+    out += [
+        "",
+        "| dataset | reasoning tokens | answer tokens | reasoning chars | answer chars | latency mean (s) | median | p90 |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def num(v: Any, f: str = ".1f") -> str:
+        return format(v, f) if isinstance(v, (int, float)) else "–"
+
+    for r in data:
+        c = r["reasoning_cost"]
+        lat = c.get("latency_s") or {}
+        out.append(
+            f"| {r['dataset']} | {num(c.get('mean_reasoning_tokens'))} | {num(c.get('mean_answer_tokens'))} | "
+            f"{num(c.get('mean_reasoning_chars'))} | {num(c.get('mean_answer_chars'))} | {num(lat.get('mean'), '.3f')} | "
+            f"{num(lat.get('median'), '.3f')} | {num(lat.get('p90'), '.3f')} |"
+        )
+    pooled = pool_buckets([r["reasoning_cost"] for r in data])
+    if pooled:
+        out += [
+            "",
+            "F1 by reasoning length, all datasets (micro F1 over the sentences whose reasoning falls in the bucket):",
+            "",
+            "| reasoning tokens | examples | gold | pred | match | F1 | mean latency (s) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for b in pooled:
+            out.append(
+                f"| {b['bucket']} | {b['n_examples']} | {b['n_gold']} | {b['n_pred']} | {b['n_match']} | "
+                f"{b['f1']:.2f} | {num(b['mean_latency_s'], '.3f')} |"
+            )
+    out.append("")
+    return out
 
 
 def write_result(
@@ -119,6 +205,14 @@ def markdown_report(
     if meta:
         out.append("")
     out += ["## Scores", "", markdown_table(rows), ""]
+    boot = (meta or {}).get("bootstrap")
+    if isinstance(boot, dict) and boot.get("samples"):
+        out += [
+            f"Intervals: {100 * boot.get('confidence', 0.95):.0f}% percentile bootstrap over sentences, resampled within "
+            f"each dataset ({boot['samples']} samples, seed {boot.get('seed', 0)}); the Average's from the mean of the "
+            "datasets' F1 in each replicate.",
+            "",
+        ]
     data_rows = [r for r in rows if r["dataset"] != "Average"]
     names = [r["dataset"] for r in data_rows]
     if reference:
@@ -135,6 +229,18 @@ def markdown_report(
             vals.append(f"{ref['Average']:.1f}" if same and "Average" in ref else "–")
             out.append(f"| {name} | " + " | ".join(vals) + " |")
         out.append("")
+    if any(isinstance(r.get("errors"), dict) for r in data_rows):
+        out += [
+            "## Error taxonomy",
+            "",
+            'Each predicted and gold (mention, type) pair has one class (README, "Reading a result"): pred = correct + '
+            "wrong type + boundary + boundary type + spurious; gold = correct + wrong type + boundary + boundary type + "
+            "missed.",
+            "",
+            error_table(data_rows),
+            "",
+        ]
+    out += cost_section(data_rows)
     cost = [r for r in data_rows if "mean_completion_tokens" in r]
     if cost:
         out += ["## Cost per example", "", "| dataset | mean completion tokens | mean latency (s) | request errors |"]
@@ -156,19 +262,41 @@ def markdown_report(
         out.append(f"| {r['dataset']} | " + " | ".join(str(ps.get(k, 0)) for k in _STATUSES) + " |")
     out += ["", "## Per type", ""]
     for r in data_rows:
+        types = r.get("per_type", {})
+        with_err = any("errors" in c for c in types.values())
+        err_head = (
+            " boundary | wrong type (as gold / as pred) | boundary+type (as gold / as pred) | spurious (halluc. / in "
+            "text) | missed |"
+            if with_err
+            else ""
+        )
         out += [
             f"### {r['dataset']}",
             "",
-            "| type | P | R | F1 | gold | pred | match |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            "| type | P | R | F1 | gold | pred | match |" + err_head,
+            "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" * 5 if with_err else ""),
         ]
-        for t, c in r.get("per_type", {}).items():
-            out.append(
+        for t, c in types.items():
+            line = (
                 f"| {t} | {c['precision']:.2f} | {c['recall']:.2f} | {c['f1']:.2f} | {c['n_gold']} | "
                 f"{c['n_pred']} | {c['n_match']} |"
             )
+            e = c.get("errors")
+            if with_err and e:
+                line += (
+                    f" {e['boundary']} | {e['wrong_type_gold']} / {e['wrong_type_pred']} | {e['boundary_type_gold']} / "
+                    f"{e['boundary_type_pred']} | {e['spurious_hallucinated']} / {e['spurious_in_text']} | "
+                    f"{e['missed']} |"
+                )
+            out.append(line)
         out.append("")
     return "\n".join(out)
+
+
+def _safe_name(name: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "dataset"
 
 
 def write_reports(
@@ -177,13 +305,46 @@ def write_reports(
     reference_file: str | Path | None = None,
     meta: dict[str, Any] | None = None,
     plot: bool = True,
+    browser: dict[str, Any] | None = None,
 ) -> dict[str, Path]:
-    """result JSON, `<result>.md` and `<result>_f1.png` (this run beside the paper's rows) next to each other."""
+    """Every report of the module docstring next to `result_file`; returns `{kind: path}` of what was written."""
     result_file = Path(result_file)
     _write_rows(rows, result_file, meta)
     reference, to_plot, source = load_reference(reference_file)
     paths = {"json": result_file, "markdown": result_file.with_suffix(".md")}
-    paths["markdown"].write_text(markdown_report(rows, reference, source, meta=meta) + "\n", encoding="utf-8")
+    md = markdown_report(rows, reference, source, meta=meta)
+    data_rows = [r for r in rows if r["dataset"] != "Average"]
+    extra_files = []
+    if plot and any(isinstance(r.get("errors"), dict) for r in data_rows):
+        from .plots import plot_confusion, plot_error_bars
+
+        paths["errors_png"] = plot_error_bars(data_rows, result_file.with_name(result_file.stem + "_errors.png"))
+        folder = result_file.with_name(result_file.stem + "_confusion")
+        for r in data_rows:
+            if r.get("confusion"):
+                png = plot_confusion(
+                    r["confusion"], folder / f"{_safe_name(r['dataset'])}.png", f"{r['dataset']}: type confusion"
+                )
+                paths[f"confusion:{r['dataset']}"] = png
+        extra_files += [paths["errors_png"].name, folder.name + "/<dataset>.png"]
+    if plot and any(isinstance(r.get("reasoning_cost"), dict) for r in data_rows):
+        from .cost import pool_buckets
+        from .plots import plot_reasoning_cost
+
+        pooled = pool_buckets([r["reasoning_cost"] for r in data_rows if isinstance(r.get("reasoning_cost"), dict)])
+        paths["cost_png"] = plot_reasoning_cost(
+            data_rows, pooled, result_file.with_name(result_file.stem + "_cost.png")
+        )
+        extra_files.append(paths["cost_png"].name)
+    if browser is not None:
+        from .html_report import write_html
+
+        title = f"{(meta or {}).get('model') or result_file.parent.name}: error browser"
+        paths["html"] = write_html(result_file.with_suffix(".html"), browser, title)
+        extra_files.append(paths["html"].name)
+    if extra_files:
+        md += "\n## Files\n\n" + "".join(f"- `{f}`\n" for f in extra_files)
+    paths["markdown"].write_text(md + "\n", encoding="utf-8")
     if plot:
         from .plots import plot_f1_bars
 
@@ -202,6 +363,8 @@ def write_reports(
 
 
 __all__ = [
+    "cost_section",
+    "error_table",
     "load_reference",
     "load_result",
     "markdown_report",

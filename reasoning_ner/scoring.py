@@ -16,10 +16,17 @@ Two protocols:
   types are dropped; gold entities whose type is not in `labels.json` are kept and reported (`unknown_gold_types`);
   completions are parsed with the lenient `parse_completion`.
 
-Predictions files (`load_predictions`, `score_predictions`): JSONL, one line per test example, `{"dataset": "<folder
-name>", "index": <position in its test.json>, "completion": "<raw model output>"}` (other keys, e.g. token counts or
-latency, are allowed and ignored). Every `(dataset, index)` of the evaluated datasets must appear exactly once; a
-missing or duplicated pair, an index out of range or a dataset that is not evaluated is an error that names it.
+Besides the counts, `score_dataset` keeps each sentence's `(n_gold, n_pred, n_match)` (`DatasetScore.sentence_counts`:
+what the bootstrap intervals of `reasoning_ner.stats` resample) and classifies every gold and predicted pair with the
+error taxonomy of `reasoning_ner.errors` (`DatasetScore.errors`; with `details`, the per-sentence outcomes too, for the
+HTML browser). `result_rows(scores, bootstrap=N)` adds percentile-bootstrap intervals (`precision_ci`, `recall_ci`,
+`f1_ci`, and the Average row's `f1_ci`) to the rows.
+
+Predictions files (`load_predictions`, `load_prediction_records`, `score_predictions`): JSONL, one line per test
+example, `{"dataset": "<folder name>", "index": <position in its test.json>, "completion": "<raw model output>"}`
+(other keys, e.g. token counts or latency, are allowed: `load_prediction_records` returns whole lines). Every
+`(dataset, index)` of the evaluated datasets must appear exactly once; a missing or duplicated pair, an index out of
+range, a dataset that is not evaluated or a malformed line anywhere in the file is an error that names it.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import DataError, DatasetSplit, Example, read_instructuie
+from .errors import ErrorCounts, Outcome, classify
 from .labels import LabelPolicy, normalize_label
 from .parsing import ParseResult, parse_completion, parse_completion_paper
 
@@ -83,18 +91,20 @@ def get_protocol(name: str = "default", alias_file: str | None = None, drop_unin
 Pair = tuple[str, str]
 
 
-def gold_pairs(
+def gold_units(
     example: Example,
     labels: Iterable[str],
     protocol: Protocol,
     unknown: Counter | None = None,
     known: set[str] | None = None,
-) -> set[Pair]:
-    """The gold set of one sentence under a protocol. Unknown (kept) gold types are counted into `unknown`."""
+) -> dict[Pair, tuple[str, list[tuple[int, int]]]]:
+    """The gold set of one sentence under a protocol, each pair with (its first surface text, the character spans of
+    the gold entities that map to it; none when the data has no offsets). Unknown (kept) gold types are counted into
+    `unknown`."""
     policy = protocol.policy
     if known is None:
         known = {protocol.type_key(lab) for lab in labels}
-    out: set[Pair] = set()
+    out: dict[Pair, tuple[str, list[tuple[int, int]]]] = {}
     for e in example.entities:
         typ = protocol.type_key(e.label)
         if policy.is_uninformative(typ):
@@ -104,8 +114,24 @@ def gold_pairs(
                 continue
             if unknown is not None:
                 unknown[typ] += 1
-        out.add((normalize_mention(e.text), typ))
+        key = (normalize_mention(e.text), typ)
+        entry = out.get(key)
+        if entry is None:
+            entry = out[key] = (e.text, [])
+        if e.start is not None and e.end is not None:
+            entry[1].append((e.start, e.end))
     return out
+
+
+def gold_pairs(
+    example: Example,
+    labels: Iterable[str],
+    protocol: Protocol,
+    unknown: Counter | None = None,
+    known: set[str] | None = None,
+) -> set[Pair]:
+    """The gold set of one sentence under a protocol. Unknown (kept) gold types are counted into `unknown`."""
+    return set(gold_units(example, labels, protocol, unknown, known))
 
 
 def gold_answer(example: Example, labels: Iterable[str], protocol: Protocol) -> dict[str, list[str]]:
@@ -125,6 +151,18 @@ def gold_answer(example: Example, labels: Iterable[str], protocol: Protocol) -> 
 
 def pred_pairs(entities: dict[str, list[str]], protocol: Protocol) -> set[Pair]:
     return {(normalize_mention(m), protocol.type_key(t)) for t, ms in entities.items() for m in ms}
+
+
+def pred_units(entities: dict[str, list[str]], protocol: Protocol) -> dict[Pair, list[str]]:
+    """The prediction set of one sentence, each pair with the raw mentions that map to it (in answer order)."""
+    out: dict[Pair, list[str]] = {}
+    for t, ms in entities.items():
+        typ = protocol.type_key(t)
+        for m in ms:
+            raws = out.setdefault((normalize_mention(m), typ), [])
+            if m not in raws:
+                raws.append(m)
+    return out
 
 
 @dataclass
@@ -159,6 +197,12 @@ class DatasetScore:
     per_type: dict[str, Counts] = field(default_factory=dict)
     parse_status: Counter = field(default_factory=Counter)
     unknown_gold_types: Counter = field(default_factory=Counter)
+    # per sentence (n_gold, n_pred, n_match), in example order: what the bootstrap resamples
+    sentence_counts: list[tuple[int, int, int]] = field(default_factory=list)
+    errors: ErrorCounts | None = None
+    outcomes: list[list[Outcome]] | None = None  # per sentence, with score_dataset(details=True)
+    statuses: list[str] | None = None  # per sentence parse status, with details
+    ci: dict[str, list[float]] | None = None  # {"precision_ci", "recall_ci", "f1_ci"}: [low, high] in percent
 
     def to_dict(self) -> dict[str, Any]:
         p, r, f = self.counts.prf()
@@ -167,54 +211,117 @@ class DatasetScore:
             "precision": pct(p),
             "recall": pct(r),
             "f1": pct(f),
+        }
+        if self.ci:
+            d.update(self.ci)
+        d |= {
             "n_gold": self.counts.n_gold,
             "n_pred": self.counts.n_pred,
             "n_match": self.counts.n_match,
             "n_examples": self.n_examples,
             "n_unparsed": self.n_unparsed,
         }
+        if self.errors is not None:
+            d["errors"] = self.errors.to_dict()
         d["per_type"] = {
             t: dict(zip(("precision", "recall", "f1"), map(pct, c.prf()), strict=True))
             | {"n_gold": c.n_gold, "n_pred": c.n_pred, "n_match": c.n_match}
+            | ({"errors": self.errors.type_dict(t)} if self.errors is not None else {})
             for t, c in sorted(self.per_type.items())
         }
+        if self.errors is not None:
+            d["confusion"] = self.errors.confusion_dict()
         d["parse_status"] = dict(self.parse_status)
         if self.unknown_gold_types:
             d["unknown_gold_types"] = dict(self.unknown_gold_types.most_common())
         return d
 
 
-def score_dataset(split: DatasetSplit, completions: Sequence[Any], protocol: Protocol) -> DatasetScore:
-    """Score one dataset split given one completion (raw string) per example, in order."""
+def score_dataset(
+    split: DatasetSplit, completions: Sequence[Any], protocol: Protocol, details: bool = False, errors: bool = True
+) -> DatasetScore:
+    """Score one dataset split given one completion (raw string) per example, in order. With `errors` (default) every
+    pair is classified (`reasoning_ner.errors`); with `details`, the per-sentence outcomes (every predicted pair
+    located in the sentence) and parse statuses are kept too."""
     if len(completions) != len(split.examples):
         raise ValueError(f"{split.name}: {len(completions)} completions for {len(split.examples)} examples")
     counts, status, unknown = Counts(), Counter(), Counter()
     t_gold, t_pred, t_match = Counter(), Counter(), Counter()
     known = {protocol.type_key(lab) for lab in split.labels}
     n_unparsed = 0
+    per_sentence: list[tuple[int, int, int]] = []
+    err = ErrorCounts() if errors or details else None
+    outcomes: list[list[Outcome]] | None = [] if details else None
+    statuses: list[str] | None = [] if details else None
     for ex, completion in zip(split.examples, completions, strict=True):
         res = protocol.parser(completion)
         status[res.status.value] += 1
         if not res.ok:
             n_unparsed += 1
-        gold = gold_pairs(ex, split.labels, protocol, unknown, known)
-        pred = pred_pairs(res.entities, protocol)
-        counts.add(gold, pred)
+        g_units = gold_units(ex, split.labels, protocol, unknown, known)
+        p_units = pred_units(res.entities, protocol)
+        gold, pred = g_units.keys(), p_units.keys()
+        both = gold & pred
+        counts.n_gold += len(gold)
+        counts.n_pred += len(pred)
+        counts.n_match += len(both)
+        per_sentence.append((len(gold), len(pred), len(both)))
         t_gold.update(t for _, t in gold)
         t_pred.update(t for _, t in pred)
-        t_match.update(t for _, t in gold & pred)
+        t_match.update(t for _, t in both)
+        if err is not None:
+            links = classify(ex.sentence, g_units, p_units, locate_all=details)
+            err.add(links)
+            if outcomes is not None:
+                outcomes.append(links)
+                statuses.append(res.status.value)
     per_type = {t: Counts(t_gold[t], t_pred[t], t_match[t]) for t in t_gold.keys() | t_pred.keys()}
-    return DatasetScore(split.name, counts, len(split.examples), n_unparsed, per_type, status, unknown)
+    return DatasetScore(
+        split.name,
+        counts,
+        len(split.examples),
+        n_unparsed,
+        per_type,
+        status,
+        unknown,
+        per_sentence,
+        err,
+        outcomes,
+        statuses,
+    )
 
 
-def average_row(scores: Sequence[DatasetScore]) -> dict[str, Any]:
-    """The plain mean of per-dataset F1 (each rounded as reported)."""
+def average_row(scores: Sequence[DatasetScore], f1_ci: list[float] | None = None) -> dict[str, Any]:
+    """The plain mean of per-dataset F1 (each rounded as reported), with its bootstrap interval when given."""
     f1s = [s.counts.prf()[2] for s in scores]
-    return {"dataset": "Average", "f1": pct(sum(f1s) / len(f1s)) if f1s else 0.0}
+    row: dict[str, Any] = {"dataset": "Average", "f1": pct(sum(f1s) / len(f1s)) if f1s else 0.0}
+    if f1_ci is not None:
+        row["f1_ci"] = f1_ci
+    return row
 
 
-def result_rows(scores: Sequence[DatasetScore]) -> list[dict[str, Any]]:
-    return [s.to_dict() for s in scores] + [average_row(scores)]
+def add_bootstrap(
+    scores: Sequence[DatasetScore], samples: int, seed: int = 0, confidence: float = 0.95
+) -> list[float] | None:
+    """Set each score's `ci` (percentile bootstrap over its sentences, `reasoning_ner.stats.bootstrap_ci`) and return
+    the Average's F1 interval (percent)."""
+    from .stats import bootstrap_ci
+
+    if samples <= 0:
+        return None
+    per, avg = bootstrap_ci({s.dataset: s.sentence_counts for s in scores}, samples, seed, confidence)
+    for s in scores:
+        if s.dataset in per:
+            s.ci = {f"{k}_ci": per[s.dataset][k].pct() for k in ("precision", "recall", "f1")}
+    return avg.pct() if avg is not None else None
+
+
+def result_rows(
+    scores: Sequence[DatasetScore], bootstrap: int = 0, seed: int = 0, confidence: float = 0.95
+) -> list[dict[str, Any]]:
+    """One row per dataset and the Average row; with `bootstrap` > 0, the intervals of `add_bootstrap` in them."""
+    avg_ci = add_bootstrap(scores, bootstrap, seed, confidence) if bootstrap > 0 else None
+    return [s.to_dict() for s in scores] + [average_row(scores, avg_ci)]
 
 
 def entity_f1(pred: set[Pair], gold: set[Pair]) -> float:
@@ -249,9 +356,19 @@ def load_splits(
 
 
 def load_predictions(path: str | Path, splits: Sequence[DatasetSplit], limited: bool = False) -> dict[str, list[Any]]:
-    """Completions per dataset, in example order. Raises DataError on any gap, duplicate or stray line; with
-    `limited` (the splits were cut to their first N examples), lines past the cut are skipped (and counted in a
-    warning) instead."""
+    """Completions per dataset, in example order. Raises DataError on any gap, duplicate or stray line (naming the
+    line: a malformed line anywhere is an error, since a predictions file being scored is complete); with `limited`
+    (the splits were cut to their first N examples), lines past the cut are skipped (and counted in a warning)
+    instead."""
+    recs = load_prediction_records(path, splits, limited)
+    return {name: [r["completion"] for r in lines] for name, lines in recs.items()}
+
+
+def load_prediction_records(
+    path: str | Path, splits: Sequence[DatasetSplit], limited: bool = False
+) -> dict[str, list[dict[str, Any]]]:
+    """Like `load_predictions`, but the whole line of each example (completion, reasoning_content, token counts,
+    latency...)."""
     path = Path(path)
     sizes = {s.name: len(s.examples) for s in splits}
     got: dict[str, dict[int, Any]] = {n: {} for n in sizes}
@@ -291,7 +408,7 @@ def load_predictions(path: str | Path, splits: Sequence[DatasetSplit], limited: 
                 )
             if idx in got[name]:
                 dup[name].append(idx)
-            got[name][idx] = rec["completion"]
+            got[name][idx] = rec
     if beyond:
         logger.warning("%s: %d lines past --limit were not scored", path, beyond)
     problems = []
@@ -314,8 +431,20 @@ def score_predictions(
     protocol: Protocol | str = "default",
     split: str = "test",
     limit: int | None = None,
+    details: bool = False,
 ) -> list[DatasetScore]:
     proto = get_protocol(protocol) if isinstance(protocol, str) else protocol
     splits = load_splits(base_path, names, split, limit)
     preds = load_predictions(predictions_file, splits, limited=limit is not None)
-    return [score_dataset(s, preds[s.name], proto) for s in splits]
+    return [score_dataset(s, preds[s.name], proto, details=details) for s in splits]
+
+
+def data_fingerprint(splits: Sequence[DatasetSplit]) -> dict[str, str]:
+    """Per dataset, the first 16 hex digits of the SHA-256 of its scored sentences (newline-joined, in order): two
+    results with equal fingerprints were scored on the same sentences in the same order."""
+    import hashlib
+
+    return {
+        s.name: hashlib.sha256("\n".join(ex.sentence for ex in s.examples).encode("utf-8")).hexdigest()[:16]
+        for s in splits
+    }

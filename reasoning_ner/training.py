@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .data import DataError, Example, read_json_records, read_ner_cot
+from .data import DataError, Example, read_json_records, read_sft_source
 from .prompts import PromptSpec, end_of_turn_token, render_target
 
 logger = logging.getLogger(__name__)
@@ -59,15 +59,33 @@ def sft_records(examples: Sequence[Example], add_cot: bool = True, prompt: Promp
     ]
 
 
-def load_sft_dataset(paths: Sequence[str | Path], add_cot: bool = True, prompt: PromptSpec | None = None):
+def load_sft_dataset(
+    paths: Sequence[str | Path], add_cot: bool = True, prompt: PromptSpec | None = None, split: str = "train"
+):
+    """The SFT pairs of NER-CoT sources: each a JSON/JSONL file, a local dataset folder or a Hub dataset id such as
+    `HuiHuang/NER-CoT` (`split` of the last two; `reasoning_ner.data.read_sft_source`)."""
     import datasets
 
     examples: list[Example] = []
     for p in paths:
-        examples.extend(read_ner_cot(p))
+        examples.extend(read_sft_source(p, split))
     if not examples:
         raise ValueError(f"no examples in {list(map(str, paths))}")
     return datasets.Dataset.from_list(sft_records(examples, add_cot, prompt))
+
+
+def apply_chat_template_file(tokenizer: Any, training_args: Any) -> None:
+    """`chat_template_path` naming a `.jinja` file: put the template on the tokenizer now, as TRL will, so that the
+    end-of-turn probe (`set_sft_eos`) reads the template the model is trained with. A tokenizer with no chat template
+    at all (base checkpoints such as Llama-2-7b-hf) is refused with the flag to pass."""
+    path = getattr(training_args, "chat_template_path", None)
+    if path and Path(path).is_file() and str(path).endswith((".jinja", ".j2")):
+        tokenizer.chat_template = Path(path).read_text(encoding="utf-8")
+    if not getattr(tokenizer, "chat_template", None) and not path:
+        raise SystemExit(
+            "error: the tokenizer has no chat template: pass --chat_template_path FILE.jinja "
+            "(e.g. config/chat_templates/llama2.jinja) or a model id whose template TRL should copy"
+        )
 
 
 def set_sft_eos(tokenizer: Any, training_args: Any) -> str | None:
@@ -302,18 +320,22 @@ def build_sft_trainer(script_args: Any, training_args: Any, model_args: Any, cal
     from .prompts import resolve_prompt
 
     if not script_args.dataset_path:
-        raise SystemExit("error: dataset_path is required (NER-CoT JSON/JSONL file or files)")
+        raise SystemExit("error: dataset_path is required (NER-CoT JSON/JSONL files, dataset folders or Hub ids)")
     if script_args.overlong not in OVERLONG_POLICIES:
         raise SystemExit(f"error: overlong must be one of {OVERLONG_POLICIES}, not {script_args.overlong!r}")
     if script_args.max_seq_length and training_args.max_length is not None:
         raise SystemExit("error: give max_seq_length (enforced here, with `overlong`) or max_length (TRL's), not both")
     prompt = resolve_prompt(script_args.prompt_template, script_args.schema_order, script_args.add_source)
     tokenizer = load_tokenizer(model_args, training_args)
-    set_sft_eos(tokenizer, training_args)
-    train = load_sft_dataset(script_args.dataset_path, script_args.add_cot, prompt)
+    apply_chat_template_file(tokenizer, training_args)
+    if getattr(tokenizer, "chat_template", None):
+        set_sft_eos(tokenizer, training_args)
+    train = load_sft_dataset(script_args.dataset_path, script_args.add_cot, prompt, script_args.dataset_split)
     if script_args.max_train_samples:
         train = train.select(range(min(script_args.max_train_samples, len(train))))
-    evald = load_sft_dataset([script_args.eval_path], script_args.add_cot, prompt) if script_args.eval_path else None
+    evald = None
+    if script_args.eval_path:
+        evald = load_sft_dataset([script_args.eval_path], script_args.add_cot, prompt, script_args.eval_split)
     _check_eval(script_args, training_args)
     set_model_init_kwargs(training_args, model_args)
     trainer = _trainer(SFTTrainer, model_args, training_args, train, evald, tokenizer, callbacks)

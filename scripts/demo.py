@@ -11,6 +11,7 @@
 5. stage 3, reasoning enhancement: `grpo.py` (transformers generation, F1 + schema rewards)
 6. evaluation: `evaluate.py` on the sample test sets -> outputs/demo/eval_result.{json,md} and eval_result_f1.png
 7. plots of the training curves
+8. when `make learn` has been run (outputs/learn/grpo), the same evaluation of that model, which did learn the task
 
 Every stage is the project's real entry point, run as a subprocess exactly as a user would; wall times are written to
 outputs/demo/timings.json.
@@ -18,6 +19,7 @@ outputs/demo/timings.json.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shutil
@@ -42,7 +44,12 @@ def run(name: str, cmd: list[str], timings: dict) -> None:
     print(f"--- {name}: {timings[name]} s", flush=True)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], epilog=f"Outputs go to {OUT.relative_to(ROOT)}/ (replaced on each run)."
+    )
+    ap.add_argument("--skip_stage1", action="store_true", help="skip step 1b (CoT generation behind a vLLM server)")
+    args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if OUT.exists():
@@ -65,7 +72,7 @@ def main() -> int:
         "hf",
     ]
     run("build tiny model", [PY, "-m", "reasoning_ner.tiny", OUT / "tiny"], timings)
-    if "--skip_stage1" not in sys.argv:
+    if not args.skip_stage1:
         from reasoning_ner.serving import vllm_server
 
         t0 = time.perf_counter()
@@ -120,6 +127,14 @@ def main() -> int:
     run("plots", [PY, "scripts/plot_training.py", OUT / "sft", "--out", OUT / "plots" / "sft"], timings)
     run("plots ", [PY, "scripts/plot_training.py", OUT / "grpo", "--out", OUT / "plots" / "grpo"], timings)
 
+    learned = ROOT / "outputs" / "learn" / "grpo"
+    if (learned / "config.json").exists():  # `make learn` was run: show what a model that learned scores
+        run(
+            "evaluation of the learned model (make learn)",
+            evaluate + ["--model", learned, "--result_file", OUT / "eval_learned" / "result.json", "--bootstrap", "0"],
+            timings,
+        )
+
     from reasoning_ner.reports import load_result
 
     rows, _ = load_result(OUT / "eval_result.json")
@@ -134,6 +149,15 @@ def main() -> int:
 
     print("\n================ ReasoningNER demo: done ================")
     print(markdown_table(rows))
+    if (OUT / "eval_learned" / "result.json").exists():
+        learned_rows, _ = load_result(OUT / "eval_learned" / "result.json")
+        print(f"\nThe learned model of `make learn` ({learned.relative_to(ROOT)}) on the same test sets:")
+        print(markdown_table(learned_rows))
+    else:
+        print(
+            "\nThis tiny model trains for about a minute, so its F1 is ~0: it learns the answer format, not the task."
+        )
+        print("`make learn` (~15 min) trains one that does; the demo then scores it too.")
     print(f"\nSFT answer format: {parsed}/{n} greedy answers on held-out prompts parse ({100 * parsed / n:.1f}%)")
     print("\nwall time per stage (s): " + ", ".join(f"{k.strip()}: {v}" for k, v in timings.items()))
     print("\noutputs:")

@@ -16,11 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import matplotlib  # noqa: E402
-
-matplotlib.use("Agg")
-
-from reasoning_ner.plots import find_trainer_state, plot_training  # noqa: E402
+from reasoning_ner.plots import find_trainer_state, plot_training  # noqa: E402 - matplotlib: imported when drawing
 
 
 def main(argv: list[str] | None = None) -> int:

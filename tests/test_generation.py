@@ -310,6 +310,20 @@ def test_client_gives_up_after_max_retries_and_does_not_retry_400(scripted):
     assert Scripted.script == []
 
 
+def test_client_cancel_stops_retrying_at_once(scripted):
+    """A run that stops cancels its client: a request waiting to retry gives up at once, silently."""
+    Scripted.script = [(503, {}, [], 0)] * 3
+    c = ChatClient(scripted, "m", max_retries=2, backoff=30.0)  # would wait 30 s before retrying
+    threading.Timer(0.3, c.cancel).start()
+    t0 = time.monotonic()
+    with pytest.raises(APIError, match="cancelled"):
+        c.chat([{"role": "user", "content": "x"}])
+    assert time.monotonic() - t0 < 5 and len(Scripted.script) == 2  # one attempt, no retry
+    with pytest.raises(APIError, match="cancelled"):  # and nothing after it
+        c.chat([{"role": "user", "content": "x"}])
+    Scripted.script = []
+
+
 def test_client_per_request_timeout_is_retried(scripted):
     Scripted.script = [(200, OK, [], 1.5), (200, OK, [], 0)]
     c = ChatClient(scripted, "m", timeout=0.5, backoff=0.01)

@@ -141,6 +141,45 @@ SLOTS = {
 for _k, _v in FILLERS.items():
     SLOTS[_k] = _pick(_v)
 
+# Slots that hold proper names. In the learning draw, `--novel P` replaces such a value, with probability P, by an
+# invented one, so that a model cannot score by recalling the vocabulary lists and has to copy from the sentence.
+PERSON_SLOTS = {"person", "scientist", "artist", "actor", "director", "athlete"}
+NAME_SLOTS = PERSON_SLOTS | {"org", "techorg", "city", "country", "event", "university", "award", "band", "song"}
+NAME_SLOTS |= {"album", "product", "title", "character", "restaurant", "team", "tournament", "conf"}
+_ONSETS = ["b", "d", "f", "g", "k", "l", "m", "n", "p", "r", "s", "t", "v", "z", "br", "dr", "kl", "tr", "sh", "th"]
+_VOWELS = ["a", "e", "i", "o", "u", "ai", "ei", "ou"]
+_CODAS = ["", "", "", "n", "r", "l", "s", "th", "m", "k"]
+
+
+def pseudo_word(rng: random.Random) -> str:
+    """A pronounceable invented word of 2-3 syllables, capitalised (e.g. `Velmor`)."""
+    w = "".join(rng.choice(_ONSETS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 3))) + rng.choice(_CODAS)
+    return w.capitalize()
+
+
+def novel_value(rng: random.Random, slot: str, value: str) -> str:
+    """`value` with its name words invented: every capitalised word of a person's name (titles and initials kept),
+    the first capitalised word of any other name (so `Atlas Freight` keeps its cue word: `Velmor Freight`)."""
+    words = value.split(" ")
+    for i, w in enumerate(words):
+        if len(w) > 2 and w[0].isupper() and w.rstrip(".") not in ("Dr", "Prof") and w.isalpha():
+            words[i] = pseudo_word(rng)
+            if slot not in PERSON_SLOTS:
+                break
+    return " ".join(words)
+
+
+def novel_slots(p: float) -> dict:
+    """SLOTS with each name slot's value replaced by an invented one with probability `p`."""
+    if p <= 0:
+        return SLOTS
+
+    def wrap(slot: str, gen):
+        return lambda rng: novel_value(rng, slot, gen(rng)) if rng.random() < p else gen(rng)
+
+    return {k: wrap(k, g) if k in NAME_SLOTS else g for k, g in SLOTS.items()}
+
+
 # ======================================================================================================================
 # Label maps, declared once in vocab.json: each domain maps its slots to NER-CoT types; an InstructUIE dataset reuses a
 # domain's templates and map, and declares only how it differs (`rename`: domain type -> dataset type; `unannotated`:
@@ -233,7 +272,9 @@ def word_occurrences(sentence: str, text: str) -> list[int]:
     return out
 
 
-def fill(rng: random.Random, tpl: str, labels: dict[str, str | None], tries: int = 50) -> dict | None:
+def fill(
+    rng: random.Random, tpl: str, labels: dict[str, str | None], tries: int = 50, slots: dict | None = None
+) -> dict | None:
     """Fill a template. Returns {sentence, spans, fillers} or None if no clean filling was found in `tries`."""
     lower, parts = parse_template(tpl)
     for _ in range(tries):
@@ -254,7 +295,7 @@ def fill(rng: random.Random, tpl: str, labels: dict[str, str | None], tries: int
                 value = bound[bind]
             else:
                 for _attempt in range(20):
-                    value = SLOTS[slot](rng)
+                    value = (slots or SLOTS)[slot](rng)
                     if lower:
                         value = value.lower()
                     if value not in used:
@@ -511,8 +552,8 @@ def make_cot(rng: random.Random, dataset: str, schema: list[str], filled: dict, 
 class SentencePool:
     """Draws unique sentences from a domain's templates, cycling through templates in shuffled order."""
 
-    def __init__(self, rng: random.Random, domain: dict, labels: dict, seen: set[str]):
-        self.rng, self.domain, self.labels, self.seen = rng, domain, labels, seen
+    def __init__(self, rng: random.Random, domain: dict, labels: dict, seen: set[str], slots: dict | None = None):
+        self.rng, self.domain, self.labels, self.seen, self.slots = rng, domain, labels, seen, slots
         self.queues: dict[str, list[str]] = {"templates": [], "empty": []}
 
     def draw(self, kind: str) -> tuple[str, dict]:
@@ -522,7 +563,7 @@ class SentencePool:
                 q.extend(self.domain[kind])
                 self.rng.shuffle(q)
             tpl = q.pop()
-            filled = fill(self.rng, tpl, self.labels)
+            filled = fill(self.rng, tpl, self.labels, slots=self.slots)
             if filled is None or filled["sentence"] in self.seen:
                 continue
             if kind == "templates" and not filled["spans"]:
@@ -619,9 +660,10 @@ def held_out_sentences(seed: int) -> set[str]:
     return out
 
 
-def build_learning(seed: int, n: int) -> list[dict]:
+def build_learning(seed: int, n: int, novel: float = 0.0) -> list[dict]:
     """A larger NER-CoT draw for training experiments: `n` records per domain, about the same share without entities
     as `ner_cot.jsonl`, from random streams of their own, every held-out sentence (`held_out_sentences`) excluded.
+    With `novel` > 0, each proper name is replaced by an invented one with that probability (`novel_slots`).
 
     Entity-free records also draw from each domain's `learning_empty` templates: the committed `empty` ones alone
     have too few distinct fillings for large `n`."""
@@ -631,7 +673,11 @@ def build_learning(seed: int, n: int) -> list[dict]:
     for name, dom in DOMAINS.items():
         rng = random.Random(f"{seed}/learning/{name}")
         pool = SentencePool(
-            rng, {"templates": dom["templates"], "empty": dom["empty"] + dom["learning_empty"]}, dom["labels"], seen
+            rng,
+            {"templates": dom["templates"], "empty": dom["empty"] + dom["learning_empty"]},
+            dom["labels"],
+            seen,
+            novel_slots(novel),
         )
         try:
             records += _ner_cot_records(rng, pool, name, n, n_empty, "{name}-learning-{i:05d}")
@@ -746,9 +792,9 @@ GENERATED = ["ner_cot.jsonl", "corpus.txt"] + [
 ]
 
 
-def write_learning(path: Path, n: int, seed: int = DEFAULT_SEED) -> int:
-    """Write `build_learning(seed, n)` as JSONL to `path`; returns the number of records."""
-    records = build_learning(seed, n)
+def write_learning(path: Path, n: int, seed: int = DEFAULT_SEED, novel: float = 0.0) -> int:
+    """Write `build_learning(seed, n, novel)` as JSONL to `path`; returns the number of records."""
+    records = build_learning(seed, n, novel)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8", newline="\n") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
@@ -766,6 +812,9 @@ def main(argv: list[str] | None = None) -> int:
         help="write only OUT_FILE: N NER-CoT records per domain (JSONL), held out from the sample files",
     )
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help=f"random seed (default {DEFAULT_SEED})")
+    ap.add_argument(
+        "--novel", type=float, default=0.0, help="with --learning: share of proper names replaced by invented ones"
+    )
     args = ap.parse_args(argv)
     check_vocab()
     if args.learning:
@@ -773,7 +822,7 @@ def main(argv: list[str] | None = None) -> int:
         if not n_arg.isdigit() or int(n_arg) < 1:
             ap.error(f"--learning: N must be a positive integer, got {n_arg!r}")
         try:
-            count = write_learning(Path(out_file), int(n_arg), args.seed)
+            count = write_learning(Path(out_file), int(n_arg), args.seed, args.novel)
         except RuntimeError as e:
             print(f"error: {e}", file=sys.stderr)
             return 1
