@@ -26,15 +26,21 @@ and hash, schema order, a fingerprint of the scored sentences, the bootstrap set
 bootstrap intervals over sentences (`--bootstrap N`, default 1000, `--bootstrap_seed`; the Average row's F1 interval
 too), counts, the error taxonomy (`errors`, per type, `confusion`), per-type scores, parse statuses, mean completion
 tokens and latency, reasoning cost), `<result>.md` (the tables, the paper's Table 1 rows beside this run, errors,
-reasoning cost, per-type scores), `<result>_f1.png` (per-dataset F1 bars with the paper's rows), `<result>_errors.png`,
-`<result>_confusion/<dataset>.png`, `<result>_cost.png`, and `<result>.html` (the error browser). Protocols: `paper`
-reproduces the reference implementation; `default` adds the alias map, keeps and reports gold types missing from
-labels.json, and parses leniently (README, "Evaluation" and "Reading a result"). Compare runs with
+reasoning cost, per-type scores), `<result>.html` (the error browser, with each dataset's type confusion;
+`--html false`: none), and with `--plot` (default; `--plot false`: no PNG) `<result>_f1.png` (per-dataset F1 bars with
+the paper's rows), `<result>_errors.png` (error classes per dataset) and `<result>_cost.png` (reasoning cost, when
+token counts are known: a tokenizer or the lines' `completion_tokens`). `--plot_confusion true` adds one
+type-confusion PNG per dataset, `<result>_confusion/<dataset>.png` — the slowest figures (~0.2 s each, numbers in
+every cell), so they are not drawn by default. Re-scoring the seven test sets with every default report takes about
+1.8 s on the project's 2-core machine, JSON and Markdown alone 0.6 s (BENCHMARKS.md, "Whole processes"). Protocols:
+`paper` reproduces the reference implementation; `default` adds the alias map, keeps and reports gold types missing
+from labels.json, and parses leniently (README, "Evaluation" and "Reading a result"). Compare runs with
 `python -m reasoning_ner.compare A/result.json B/result.json --out DIR`.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from dataclasses import dataclass, field
@@ -82,7 +88,17 @@ class EvalArguments:
     reference_file: str | None = field(
         default=None, metadata={"help": "Published rows to show beside the result (default: the paper's Table 1)."}
     )
-    plot: bool = field(default=True, metadata={"help": "Write the PNG plots (F1, errors, confusion, reasoning cost)."})
+    plot: bool = field(
+        default=True,
+        metadata={"help": "Write the PNG plots: F1, error classes, reasoning cost (when token counts are known)."},
+    )
+    plot_confusion: bool = field(
+        default=False,
+        metadata={
+            "help": "With --plot, also one type-confusion PNG per dataset (<result>_confusion/<dataset>.png; ~0.2 s "
+            "each). The matrices are in result.html and, as counts, in result.json either way."
+        },
+    )
     bootstrap: int = field(
         default=1000, metadata={"help": "Bootstrap samples for the 95%% intervals of P/R/F1 (0: no intervals)."}
     )
@@ -94,7 +110,9 @@ class EvalArguments:
             "server's completion_tokens split by character share)."
         },
     )
-    html: bool = field(default=True, metadata={"help": "Write the HTML error browser (<result>.html)."})
+    html: bool = field(
+        default=True, metadata={"help": "Write the HTML error browser (<result>.html; with the type confusion tables)."}
+    )
     html_max_reasoning_chars: int = field(
         default=2000, metadata={"help": "Reasoning/answer characters kept per sentence in the HTML browser."}
     )
@@ -132,7 +150,7 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
             score_dataset(s, [r["completion"] for r in records[s.name]], protocol, details=args.html) for s in splits
         ]
         rows = result_rows(scores, args.bootstrap, args.bootstrap_seed)
-        usage = usage_stats(pred_file)
+        usage = usage_stats(records)
         tok_path = args.tokenizer or (gen.model if gen.model and gen.backend != "openai" else None)
         costs, tokens, source = reasoning_costs(splits, scores, records, tok_path)
         for r in rows:
@@ -171,7 +189,9 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
                 meta,
                 args.html_max_reasoning_chars,
             )
-        paths = write_reports(rows, args.result_file, args.reference_file, meta, plot=args.plot, browser=browser)
+        paths = write_reports(
+            rows, args.result_file, args.reference_file, meta, args.plot, browser, plot_confusion=args.plot_confusion
+        )
     except (DataError, ValueError, APIError, LockedError) as e:
         hint = ""
         if isinstance(e, APIError) and pred_file is not None and pred_file.exists():
@@ -215,4 +235,11 @@ if __name__ == "__main__":
     from reasoning_ner.arguments import DataclassParser
 
     eval_args, gen_args = DataclassParser((EvalArguments, GenerationArguments)).parse_args_and_config()
-    sys.exit(main(eval_args, gen_args))
+    if not gen_args.model:
+        # re-scoring saved completions: a short process that builds millions of small objects (entities, pairs,
+        # outcomes, the browser's data) and no garbage worth collecting before it exits; the cyclic collector's
+        # repeated passes over them were ~10 % of its time (issue 16). Generation keeps the collector.
+        gc.disable()
+    code = main(eval_args, gen_args)
+    gc.freeze()  # else the interpreter's exit collects once more over every object still alive: ~0.2 s of nothing
+    sys.exit(code)

@@ -129,8 +129,6 @@ def main(a: CotArguments) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from reasoning_ner.arguments import DataclassParser
+    from reasoning_ner.arguments import run_cli
 
-    (cot_args,) = DataclassParser(CotArguments).parse_args_and_config()
-    sys.exit(main(cot_args))
+    run_cli(CotArguments, main, logging.WARNING)

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reasoning_ner.data import DataError, load_dataset_config
+from reasoning_ner.arguments import cli_errors, run_cli
+from reasoning_ner.data import load_dataset_config
 
 
 @dataclass
@@ -47,23 +47,14 @@ class MakeSftDataArguments:
     format: str = field(default="ner_cot", metadata={"help": "ner_cot (JSONL records) | instructuie (subset folders)."})
 
 
-def main(args: MakeSftDataArguments) -> int:
-    try:
-        return _main(args)
-    except (DataError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-def _main(a: MakeSftDataArguments) -> int:
+@cli_errors
+def main(a: MakeSftDataArguments) -> int:
     from reasoning_ner import sft_data
     from reasoning_ner.labels import LabelPolicy
 
-    if a.label_policy not in ("default", "paper"):
-        raise ValueError(f"--label_policy must be default or paper, not {a.label_policy!r}")
+    policy = LabelPolicy.named(a.label_policy)
     if a.format not in ("ner_cot", "instructuie"):
         raise ValueError(f"--format must be ner_cot or instructuie, not {a.format!r}")
-    policy = LabelPolicy.paper() if a.label_policy == "paper" else LabelPolicy.default()
     names = list(a.datasets) + (load_dataset_config(a.dataset_config) if a.dataset_config else [])
     if bool(a.input) == bool(names):
         raise ValueError("give --input FILE (with --input_format) or --base_path with --datasets / --dataset_config")
@@ -109,8 +100,4 @@ def _main(a: MakeSftDataArguments) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from reasoning_ner.arguments import DataclassParser
-
-    (make_args,) = DataclassParser(MakeSftDataArguments).parse_args_and_config()
-    sys.exit(main(make_args))
+    run_cli(MakeSftDataArguments, main, logging.WARNING)

@@ -119,8 +119,6 @@ def main(args: PredictArguments, gen: GenerationArguments) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from reasoning_ner.arguments import DataclassParser
+    from reasoning_ner.arguments import run_cli
 
-    pred_args, gen_args = DataclassParser((PredictArguments, GenerationArguments)).parse_args_and_config()
-    sys.exit(main(pred_args, gen_args))
+    run_cli((PredictArguments, GenerationArguments), main, logging.WARNING)

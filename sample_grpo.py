@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reasoning_ner.data import DataError, load_dataset_config, write_jsonl
+from reasoning_ner.arguments import cli_errors, run_cli
+from reasoning_ner.data import load_dataset_config, write_jsonl
 from reasoning_ner.paths import CONFIG_DIR
 
 
@@ -47,15 +48,8 @@ class SampleArguments:
     add_source: bool | None = field(default=None, metadata={"help": "Name the source dataset in the prompt."})
 
 
+@cli_errors
 def main(args: SampleArguments) -> int:
-    try:
-        return _main(args)
-    except (DataError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-
-
-def _main(args: SampleArguments) -> int:
     from reasoning_ner.prompts import resolve_prompt
     from reasoning_ner.sampling import check_overlap, sample_grpo, write_verl_parquet
 
@@ -74,9 +68,7 @@ def _main(args: SampleArguments) -> int:
         return 2
     from reasoning_ner.labels import LabelPolicy
 
-    if args.label_policy not in ("default", "paper"):
-        raise ValueError(f"--label_policy must be default or paper, not {args.label_policy!r}")
-    policy = LabelPolicy.paper() if args.label_policy == "paper" else LabelPolicy.default()
+    policy = LabelPolicy.named(args.label_policy)
     out = Path(args.output_path)
     prompt = resolve_prompt(args.prompt_template, args.schema_order, args.add_source)
     records, stats = sample_grpo(
@@ -114,8 +106,4 @@ def _main(args: SampleArguments) -> int:
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    from reasoning_ner.arguments import DataclassParser
-
-    (sample_args,) = DataclassParser(SampleArguments).parse_args_and_config()
-    sys.exit(main(sample_args))
+    run_cli(SampleArguments, main, logging.INFO)

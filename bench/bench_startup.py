@@ -6,9 +6,12 @@ Every case is a command run as a fresh `python` process from a project folder (i
 
 * re-scoring the seven zero-shot test sets from a predictions file — the command of the issue,
   `evaluate.py --predictions_file P --base_path DATA --protocol paper --result_file R` (every default report: JSON,
-  Markdown, PNGs, HTML), the same with `--plot false`, with `--plot false --html false`, and with only the JSON and
-  Markdown (`--plot false --html false --bootstrap 0`): the differences are what each report costs; the predictions
-  are bench_scoring.py's (6,467 realistic completions, built once, seed 0);
+  Markdown, PNGs, HTML), the same with `--plot_confusion true` on the "after" side (the files the "before" side's
+  defaults write, when it drew the confusion PNGs by default), with `--plot false`, with `--plot false --html false`,
+  with only the JSON and Markdown (`--plot false --html false --bootstrap 0`), and with the JSON, Markdown and PNGs
+  alone (`--html false --bootstrap 0`): the differences are what each report costs; the predictions are
+  bench_scoring.py's (6,467 realistic completions, built once, seed 0), each line with the `completion_tokens` and
+  `latency_s` that evaluate.py's generation records, so that the reasoning-cost report and figure have token counts;
 * `--help` of every CLI;
 * `python -m reasoning_ner.convert bio` on the CrossNER_AI BIO test file and `sample_grpo.py` on two shared datasets.
 
@@ -114,18 +117,24 @@ def cases(data: Path, authors_repo: Path | None) -> list[Case]:
     out += [
         Case("rescore: evaluate.py, the issue's command (every default report)", dict.fromkeys(both, ISSUE_COMMAND)),
         Case(
+            "rescore: evaluate.py, the same files as before's defaults (after: --plot_confusion true)",
+            {"before": ISSUE_COMMAND, "after": [*ISSUE_COMMAND, "--plot_confusion", "true"]},
+        ),
+        Case(
             "rescore: evaluate.py --plot false",
             dict.fromkeys(both, [*RESCORE, "--result_file", "{tmp}/r2/result.json", "--plot", "false"]),
         ),
         Case(
             "rescore: evaluate.py --plot false --html false",
-            {"after": [*RESCORE, "--result_file", "{tmp}/r4/result.json", *LEAN[:4]]},
-            baseline=None,
+            dict.fromkeys(both, [*RESCORE, "--result_file", "{tmp}/r4/result.json", *LEAN[:4]]),
         ),
         Case(
             "rescore: evaluate.py, JSON + Markdown only (--plot false --html false --bootstrap 0)",
-            {"after": [*RESCORE, "--result_file", "{tmp}/r3/result.json", *LEAN]},
-            baseline=None,
+            dict.fromkeys(both, [*RESCORE, "--result_file", "{tmp}/r3/result.json", *LEAN]),
+        ),
+        Case(
+            "rescore: evaluate.py, JSON + Markdown + the default PNGs (--html false --bootstrap 0)",
+            dict.fromkeys(both, [*RESCORE, "--result_file", "{tmp}/r5/result.json", *LEAN[2:]]),
         ),
     ]
     for cli in HELP_CLIS:
@@ -300,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         preds = tmp / "predictions.jsonl"
-        n_examples = build_predictions(data, names, preds, seed=0)
+        n_examples = build_predictions(data, names, preds, seed=0, usage=True)
         (tmp / "names.json").write_text(json.dumps(["CrossNER_AI", "CrossNER_literature"]))
         values = {"data": str(data), "preds": str(preds), "names": str(tmp / "names.json")}
         todo = [c for c in cases(data, authors) if not args.only or any(s in c.name for s in args.only)]

@@ -11,6 +11,8 @@
   for a key or flag no field takes — without importing TRL, whose import alone takes about half a second
   (`tests/test_arguments.py` checks it against `TrlParser` on every light CLI and the project's configs). One thing
   it does not do: read a `<script>.args` file of extra arguments beside the script.
+* `run_cli` and `cli_errors`: the entry point of those light tools (logging set up, arguments parsed, exit code) and
+  the way their `main` reports a bad input or option (`error: ...` on stderr, exit code 2).
 * `stage_help`: a fast `--help` for `sft.py` and `grpo.py` (their own arguments; TRL's classes are named, and
   `--help_all` prints TRL's full help, which needs TRL and torch).
 """
@@ -19,13 +21,15 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
+import logging
 import os
 import sys
 import types
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Literal, Union, get_type_hints
+from typing import Any, Literal, NoReturn, Union, get_type_hints
 
 
 @dataclass
@@ -255,6 +259,32 @@ class DataclassParser(argparse.ArgumentParser):
 
         apply(self)
         return [item for k, v in config.items() if k not in used for item in (f"--{k}", str(v))]
+
+
+def run_cli(
+    dataclass_types: type | Iterable[type], main: Callable[..., int], log_level: int = logging.WARNING
+) -> NoReturn:
+    """The `if __name__ == "__main__":` of a light command-line tool: log records from `log_level` up go to stderr as
+    `LEVEL name: message`, the command line (and its `--config`) is parsed into one instance of each dataclass by
+    `DataclassParser`, and the process exits with the code of `main(*instances)`."""
+    logging.basicConfig(level=log_level, format="%(levelname)s %(name)s: %(message)s")
+    sys.exit(main(*DataclassParser(dataclass_types).parse_args_and_config()))
+
+
+def cli_errors(main: Callable[..., int]) -> Callable[..., int]:
+    """Decorator of a light tool's `main`: a `ValueError` it raises (a bad option, or a `reasoning_ner.data.DataError`
+    naming the file, record and field of bad input) is printed as `error: <message>` on stderr, without a traceback,
+    and `main` returns 2."""
+
+    @functools.wraps(main)
+    def wrapped(*args: Any, **kwargs: Any) -> int:
+        try:
+            return main(*args, **kwargs)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+
+    return wrapped
 
 
 def stage_help(script_args: type, trl_classes: Sequence[str], doc: str, argv: Sequence[str] | None = None) -> list[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .alignment import occurrences, written_without_spaces
-from .data import DataError, load_structured, read_json_records, write_jsonl
+from .data import DataError, load_structured, read_json_records, read_text, write_jsonl
 from .labels import normalize_label
 
 logger = logging.getLogger(__name__)
@@ -110,12 +110,7 @@ def _is_tag(value: str) -> bool:
 
 def _read_bio_lines(path: Path) -> list[tuple[int, list[str] | None]]:
     """(line number, columns) per line; `None` columns mark a sentence break (blank or `-DOCSTART-` line)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(path, None, None, "file not found") from None
-    except UnicodeDecodeError as e:
-        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
+    text = read_text(path, encoding="utf-8-sig")
     out: list[tuple[int, list[str] | None]] = []
     for lineno, line in enumerate(text.splitlines(), 1):
         if not line.strip() or line.split()[0] == _DOCSTART:
@@ -126,6 +121,15 @@ def _read_bio_lines(path: Path) -> list[tuple[int, list[str] | None]]:
             raise DataError(path, f"line {lineno}", "columns", f"expected 2 columns (token and tag), got {len(cols)}")
         out.append((lineno, cols))
     return out
+
+
+def _match_tag(path: Path, lineno: int, tag: str, problem: str) -> re.Match[str]:
+    """`tag` matched by `_TAG` (group 1: the type, None for `O`); an invalid tag raises
+    `DataError(path, "line N", "tag", problem)`, `{tag!r}` in `problem` standing for the tag."""
+    m = _TAG.match(tag)
+    if m is None:
+        raise DataError(path, f"line {lineno}", "tag", problem.format(tag=tag))
+    return m
 
 
 def detect_tag_column(rows: Sequence[Sequence[str]]) -> int:
@@ -146,48 +150,19 @@ def convert_bio(path: str | Path, label_map: Mapping[str, str] | str | Path | No
     mapper = _TypeMapper(_as_label_map(label_map))
     lines = _read_bio_lines(path)
     tag_col = detect_tag_column([cols for _, cols in lines if cols is not None])
-    records: list[Record] = []
-    tokens: list[str] = []
-    spans: list[tuple[int, int, str]] = []  # token start, token end (exclusive), raw type
-    open_type: str | None = None
-
-    def flush() -> None:
-        if tokens:
-            records.append(_bio_record(tokens, spans, mapper))
-        tokens.clear()
-        spans.clear()
-
+    sentences = _TaggedSentences(mapper)
     for lineno, cols in lines:
         if cols is None:
-            flush()
-            open_type = None
+            sentences.end()
             continue
         tag, token = cols[tag_col], cols[1 - tag_col]
-        m = _TAG.match(tag)
-        if m is None:
-            raise DataError(
-                path,
-                f"line {lineno}",
-                "tag",
-                f"invalid tag {tag!r} (expected O, B-<type>, I-<type>, E-<type> or S-<type>)",
-            )
+        m = _match_tag(path, lineno, tag, "invalid tag {tag!r} (expected O, B-<type>, I-<type>, E-<type> or S-<type>)")
         if not token:
             raise DataError(path, f"line {lineno}", "token", "empty token")
-        i = len(tokens)
-        tokens.append(token)
-        if tag == "O":
-            open_type = None
-            continue
-        prefix, etype = tag[0], m.group(1)
-        if prefix in "IE" and open_type == etype:
-            start, _, _ = spans[-1]
-            spans[-1] = (start, i + 1, etype)
-        else:
-            spans.append((i, i + 1, etype))
-        open_type = None if prefix in "ES" else etype
-    flush()
+        sentences.add(token, m)
+    sentences.end()
     mapper.warn(path)
-    return records
+    return sentences.records
 
 
 JOIN_MODES = ("space", "auto")
@@ -226,6 +201,45 @@ def _bio_record(
     return {"sentence": sentence, "entities": entities}
 
 
+class _TaggedSentences:
+    """The records of a tagged token stream (`convert_bio`, `convert_conll`): `add` one token and its tag at a time
+    (BIO, IOB1 and BIOES read alike: an `I-`/`E-` tag continues the open entity of its type, else starts one; `E-`/`S-`
+    close it), `end` at each sentence break, which appends the sentence's record (with `meta` when given) to
+    `records`."""
+
+    def __init__(self, mapper: _TypeMapper, join: str = "space"):
+        self.mapper, self.join = mapper, join
+        self.records: list[Record] = []
+        self.tokens: list[str] = []
+        self.spans: list[tuple[int, int, str]] = []  # token start, token end (exclusive), raw type
+        self.open_type: str | None = None
+
+    def add(self, token: str, tag: re.Match[str]) -> None:
+        """One token and its tag, as matched by `_match_tag`."""
+        i = len(self.tokens)
+        self.tokens.append(token)
+        etype = tag.group(1)
+        if etype is None:  # O
+            self.open_type = None
+            return
+        prefix = tag.group(0)[0]
+        if prefix in "IE" and self.open_type == etype:
+            self.spans[-1] = (self.spans[-1][0], i + 1, etype)
+        else:
+            self.spans.append((i, i + 1, etype))
+        self.open_type = None if prefix in "ES" else etype
+
+    def end(self, meta: Mapping[str, str] | None = None) -> None:
+        if self.tokens:
+            rec = _bio_record(self.tokens, self.spans, self.mapper, self.join)
+            if meta:
+                rec["meta"] = dict(meta)
+            self.records.append(rec)
+        self.tokens.clear()
+        self.spans.clear()
+        self.open_type = None
+
+
 # ----------------------------------------------------------------------------------------------------------------------
 # Multi-column CoNLL: CoNLL-2003 (`token POS chunk tag`), MultiCoNER (`# id ... domain=xx` then `token _ _ tag`)
 
@@ -252,38 +266,18 @@ def convert_conll(
     if join not in JOIN_MODES:
         raise ValueError(f"join must be one of {JOIN_MODES}, not {join!r}")
     mapper = _TypeMapper(_as_label_map(label_map))
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DataError(path, None, None, "file not found") from None
-    except UnicodeDecodeError as e:
-        raise DataError(path, None, None, f"not UTF-8 text ({e})") from None
-    records: list[Record] = []
-    tokens: list[str] = []
-    spans: list[tuple[int, int, str]] = []
+    text = read_text(path, encoding="utf-8-sig")
+    sentences = _TaggedSentences(mapper, join)
     meta: dict[str, str] = {}
-    open_type: str | None = None
-
-    def flush() -> None:
-        if tokens:
-            rec = _bio_record(tokens, spans, mapper, join)
-            if meta:
-                rec["meta"] = dict(meta)
-            records.append(rec)
-        tokens.clear()
-        spans.clear()
-
     for lineno, line in enumerate(text.splitlines(), 1):
         cols = line.split()
         if not cols or cols[0] == _DOCSTART:
-            flush()
+            sentences.end(meta)
             meta.clear()
-            open_type = None
             continue
         if _conll_comment(cols):
-            flush()
+            sentences.end(meta)
             meta.clear()
-            open_type = None
             body = line.lstrip("#").strip()
             meta.update(_META.findall(body))
             words = [w for w in body.split() if "=" not in w]
@@ -293,28 +287,11 @@ def convert_conll(
         if len(cols) < 2:
             raise DataError(path, f"line {lineno}", "columns", "expected a token and a tag (at least 2 columns), got 1")
         token, tag = cols[0], cols[-1]
-        m = _TAG.match(tag)
-        if m is None:
-            raise DataError(
-                path,
-                f"line {lineno}",
-                "tag",
-                f"invalid tag {tag!r} in the last column (expected O, B-x, I-x, E-x, S-x)",
-            )
-        i = len(tokens)
-        tokens.append(token)
-        if tag == "O":
-            open_type = None
-            continue
-        prefix, etype = tag[0], m.group(1)
-        if prefix in "IE" and open_type == etype:
-            spans[-1] = (spans[-1][0], i + 1, etype)
-        else:
-            spans.append((i, i + 1, etype))
-        open_type = None if prefix in "ES" else etype
-    flush()
+        m = _match_tag(path, lineno, tag, "invalid tag {tag!r} in the last column (expected O, B-x, I-x, E-x, S-x)")
+        sentences.add(token, m)
+    sentences.end(meta)
     mapper.warn(path)
-    return records
+    return sentences.records
 
 
 # ----------------------------------------------------------------------------------------------------------------------

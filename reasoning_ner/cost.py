@@ -106,9 +106,14 @@ def _pct(m: int, g: int, p: int) -> float:
 
 
 def _quantile(xs: Sequence[float], q: float) -> float:
-    import numpy as np
-
-    return float(np.quantile(np.asarray(xs, dtype=float), q))
+    """`numpy.quantile(xs, q)` (its default, linear interpolation, and its arithmetic) without importing numpy: the
+    lean re-scoring (`--bootstrap 0 --plot false`) needs numpy for nothing else."""
+    s = sorted(xs)
+    h = (len(s) - 1) * q
+    i = int(h)
+    a, b = s[i], s[min(i + 1, len(s) - 1)]
+    t = h - i
+    return b - (b - a) * (1 - t) if t >= 0.5 else a + (b - a) * t
 
 
 def dataset_cost(

@@ -91,11 +91,12 @@ class Example:
 # Generic JSON / JSONL
 
 
-def read_text(path: str | Path, what: str = "file") -> str:
-    """A UTF-8 text file; a missing or undecodable file is a `DataError` naming it (`what`: how to call it)."""
+def read_text(path: str | Path, what: str = "file", encoding: str = "utf-8") -> str:
+    """A UTF-8 text file; a missing or undecodable file is a `DataError` naming it (`what`: how to call it).
+    `encoding="utf-8-sig"` also drops a leading byte-order mark."""
     path = Path(path)
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding=encoding)
     except FileNotFoundError:
         raise DataError(path, None, None, f"{what} not found") from None
     except UnicodeDecodeError as e:

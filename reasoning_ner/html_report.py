@@ -5,6 +5,10 @@ What it shows:
 
 * a summary table per dataset: P / R / F1 with their bootstrap intervals, and the counts of every error class of
   `reasoning_ner.errors` (a matched pair once, spurious predictions, missed gold pairs);
+* the type confusion of each dataset (folded away at first; the selected dataset's alone when the dataset filter is
+  set): gold type by row, predicted type by column, the last column missed gold pairs, the last row spurious
+  predictions, each cell shaded by its share of the row (`reasoning_ner.plots.confusion_grid`, as the PNGs of
+  `evaluate.py --plot_confusion`);
 * one entry per test sentence: the sentence twice — the gold line with every gold span coloured by the class of its
   gold pair, the prediction line with every predicted span (every occurrence of a predicted mention, as located by the
   taxonomy) coloured by the class of its predicted pair —, predicted mentions found nowhere in the sentence
@@ -43,10 +47,10 @@ def _outcome(o: Outcome) -> list[Any]:
         o.cls,
         g.type if g else None,
         g.text if g else None,
-        [list(s) for s in (g.spans or ())] if g else [],
+        (g.spans or ()) if g else (),  # (start, end) tuples: JSON arrays in the page
         p.type if p else None,
         p.text if p else None,
-        [list(s) for s in (p.spans or ())] if p else [],
+        (p.spans or ()) if p else (),
     ]
 
 
@@ -64,13 +68,16 @@ def build_data(
     index, sentence, outcomes `[cls, gold type, gold mention, gold spans, pred type, pred mention, pred spans]`, parse
     status, reasoning and what was cut of it, reasoning tokens, answer and what was cut of it)."""
     from .parsing import split_reasoning
-    from .plots import ERROR_COLORS
+    from .plots import ERROR_COLORS, confusion_grid
 
     names = [r["dataset"] for r in rows if r["dataset"] != "Average" and r["dataset"] in sentences]
     out_rows = []
     for r in rows:
         keep = {k: r.get(k) for k in ("dataset", "precision", "recall", "f1", "precision_ci", "recall_ci", "f1_ci")}
         keep |= {k: r.get(k) for k in ("n_examples", "n_gold", "n_pred", "n_match", "errors")}
+        if r.get("confusion"):
+            types, grid = confusion_grid(r["confusion"], max_types=None)
+            keep["confusion"] = {"types": types, "grid": grid}
         out_rows.append(keep)
     sents = []
     for k, name in enumerate(names):
@@ -114,7 +121,7 @@ def build_data(
 
 
 def _json_for_script(data: Any) -> str:
-    s = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    s = json.dumps(data, separators=(",", ":"))  # ASCII: faster to write, and \u2028 \u2029 escaped too
     return s.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
@@ -148,6 +155,11 @@ details{font-size:12px;margin-top:3px} details pre{white-space:pre-wrap;backgrou
  max-height:300px;overflow:auto}
 .cut{color:#b71c1c}
 button.more{margin:8px 0 30px 0;font-size:13px}
+details#confusion{font-size:13px;margin:0 0 10px 0} details#confusion>summary{cursor:pointer;font-weight:600}
+.conf{display:inline-block;vertical-align:top;margin:6px 14px 6px 0} .conf h3{font-size:13px;margin:4px 0}
+table.confusion{border-collapse:collapse;font-size:11px;background:#fff}
+table.confusion th,table.confusion td{border:1px solid #ddd;padding:2px 5px;text-align:right}
+table.confusion th{font-weight:500;color:#444} table.confusion th.corner{color:#888;text-align:left}
 """
 
 _JS = r"""
@@ -164,6 +176,20 @@ D.rows.forEach(r=>{const tr=el('tr'); tr.appendChild(el('td',null,r.dataset));
   tr.appendChild(el('td',null,fmt(r.precision))); tr.appendChild(el('td',null,fmt(r.recall)));
   tr.appendChild(el('td',null,fmt(r.f1)+ci(r.f1_ci)));
   CLS.forEach(c=>tr.appendChild(el('td',null,r.errors? String(r.errors[c]||0):''))); tb.appendChild(tr);});
+// type confusion per dataset: gold type by row, predicted type by column, shaded by the cell's share of its row
+const confBox=document.getElementById('confusion-tables');
+D.rows.forEach(r=>{if(!r.confusion) return; const k=D.datasets.indexOf(r.dataset); if(k<0) return;
+  const types=r.confusion.types, grid=r.confusion.grid, wrap=el('div','conf'); wrap.dataset.d=String(k);
+  wrap.appendChild(el('h3',null,r.dataset)); const t=el('table','confusion'), head=el('tr');
+  head.appendChild(el('th','corner','gold \\ predicted'));
+  types.concat(['(missed)']).forEach(x=>head.appendChild(el('th',null,x))); t.appendChild(head);
+  grid.forEach((row,i)=>{const tr=el('tr'); tr.appendChild(el('th',null,i<types.length? types[i]:'(spurious)'));
+    const tot=row.reduce((a,b)=>a+b,0);
+    row.forEach(v=>{const td=el('td',null,v? String(v):''); const f=tot? v/tot:0;
+      if(v){td.style.background='rgba(8,81,156,'+(0.08+0.92*f).toFixed(3)+')'; td.style.color=f>0.6?'#fff':'#222';}
+      tr.appendChild(td);}); t.appendChild(tr);});
+  wrap.appendChild(t); confBox.appendChild(wrap);});
+if(!confBox.children.length) document.getElementById('confusion').style.display='none';
 // controls
 const dsSel=document.getElementById('f-dataset'), tySel=document.getElementById('f-type'), box=document.getElementById('f-classes');
 D.datasets.forEach((n,k)=>{const o=el('option',null,n); o.value=String(k); dsSel.appendChild(o);});
@@ -218,6 +244,7 @@ moreBtn.addEventListener('click',more);
 if('IntersectionObserver' in window){new IntersectionObserver(es=>{if(es.some(e=>e.isIntersecting) && shown<matches.length) more();}).observe(moreBtn);}
 function apply(){
   const ds=dsSel.value, ty=tySel.value;
+  confBox.querySelectorAll('.conf').forEach(c=>{c.style.display=(ds===''||c.dataset.d===ds)?'':'none';});
   matches=D.sentences.filter(s=>{
     if(ds!=='' && String(s.d)!==ds) return false;
     if(ty==='' && !on.size) return true;
@@ -235,6 +262,8 @@ def render_html(data: Mapping[str, Any], title: str = "Evaluation: error browser
         f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body>"
         f"<header><h1>{html.escape(title)}</h1><div class='meta'>{html.escape(meta)}</div></header><main>"
         "<table class='summary' id='summary'></table>"
+        "<details id='confusion'><summary>type confusion per dataset (gold type × predicted type)</summary>"
+        "<div id='confusion-tables'></div></details>"
         "<div class='controls'><label>dataset <select id='f-dataset'><option value=''>all</option></select></label>"
         "<label>type <select id='f-type'><option value=''>all</option></select></label>"
         "<span id='f-classes'></span><button class='clear' id='f-clear'>clear filters</button>"

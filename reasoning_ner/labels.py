@@ -9,13 +9,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections import Counter
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from .paths import CONFIG_DIR
+
+if TYPE_CHECKING:
+    from .data import Entity, Example
 
 UNINFORMATIVE_TYPES: frozenset[str] = frozenset(
     {"misc", "else", "other", "others", "na", "n a", "n/a", "nan", "empty", ""}
@@ -65,6 +70,13 @@ class LabelPolicy:
         """The reference implementation: lower-case only, drop its uninformative types, no alias map."""
         return cls(uninformative=PAPER_UNINFORMATIVE_TYPES, aliases={})
 
+    @classmethod
+    def named(cls, name: str) -> LabelPolicy:
+        """The policy of a `--label_policy` option: `default` or `paper`; any other name is a ValueError."""
+        if name not in ("default", "paper"):
+            raise ValueError(f"--label_policy must be default or paper, not {name!r}")
+        return cls.paper() if name == "paper" else cls.default()
+
     def canonical(self, label: str) -> str:
         try:
             return self._cache[label]
@@ -94,3 +106,21 @@ class LabelPolicy:
             if c and c not in out:
                 out.append(c)
         return out
+
+    def gold(
+        self, example: Example, allowed: Container[str], dropped: Counter | None = None
+    ) -> list[tuple[Entity, str]]:
+        """The gold entities of `example` kept under the policy, each with its canonical type: uninformative types are
+        dropped, and types not in `allowed` (a schema already under the policy) left out and counted in `dropped` by
+        `(example.dataset, type)`."""
+        kept = []
+        for e in example.entities:
+            if self.is_uninformative(e.label):
+                continue
+            typ = self.canonical(e.label)
+            if typ not in allowed:
+                if dropped is not None:
+                    dropped[(example.dataset, typ)] += 1
+                continue
+            kept.append((e, typ))
+        return kept

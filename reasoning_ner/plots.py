@@ -12,12 +12,15 @@ Hugging Face `Trainer` and TRL) and write one PNG per group of keys, skipping a 
 `plot_f1_bars` draws the per-dataset F1 of the evaluation result rows (`reports.write_reports`), optionally grouped
 with reference rows (e.g. the paper's table). From the same rows: `plot_error_bars` (the error taxonomy of
 `reasoning_ner.errors` as one stacked bar per dataset), `plot_confusion` (one dataset's gold type × predicted type
-counts over matched pairs, plus the missed / spurious column and row), `plot_reasoning_cost` (reasoning vs answer
+counts over matched pairs, plus the missed / spurious column and row: `confusion_grid`, which the HTML browser's tables
+use too), `plot_reasoning_cost` (reasoning vs answer
 tokens per dataset, F1 and latency by reasoning-length bucket: `reasoning_ner.cost`). `plot_comparison` draws several
 runs' F1 with their bootstrap intervals as grouped bars (`reasoning_ner.compare`).
 
 Only the object-oriented matplotlib API with the Agg canvas is used, so importing or calling this module never
-changes the global backend nor opens a window.
+changes the global backend nor opens a window; matplotlib is imported when the first figure is made. Figures are laid
+out by `tight_layout` once, from the axes' decorations only: the value labels inside the axes (bar values, cell
+counts) are left out of it (`_inner`), which makes a figure full of them about a third cheaper to write.
 """
 
 from __future__ import annotations
@@ -125,6 +128,14 @@ def _figure(figsize: tuple[float, float] = (7.0, 4.2)):
     fig = Figure(figsize=figsize, dpi=110)
     FigureCanvasAgg(fig)
     return fig
+
+
+def _inner(artists):
+    """Labels drawn inside the axes (bar values, cell counts): left out of `tight_layout`'s bounding boxes. Otherwise
+    it lays every one of them out once more before the figure is drawn, which costs as much as drawing them."""
+    for a in artists:
+        a.set_in_layout(False)
+    return artists
 
 
 def _save(fig, path: Path) -> Path:
@@ -301,7 +312,7 @@ def plot_f1_bars(
     for j, (name, vals) in enumerate(groups):
         pos = [i + (j - (k - 1) / 2) * width for i in range(n)]
         bars = (ax.barh if horizontal else ax.bar)(pos, vals, width * 0.95, label=name, color=f"C{j}")
-        ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.1f}" for v in vals], padding=2, fontsize=7)
+        _inner(ax.bar_label(bars, labels=["" if math.isnan(v) else f"{v:.1f}" for v in vals], padding=2, fontsize=7))
     ticks = list(range(n))
     top = max([v for _, vals in groups for v in vals if not math.isnan(v)] + [1.0])
     lim = top * 1.1 + 2.0  # room for the value labels
@@ -361,7 +372,7 @@ def plot_error_bars(rows: Sequence[Mapping[str, Any]], out_png: str | Path, titl
         widths = [100.0 * n / t for n, t in zip(counts, totals, strict=True)]
         bars = ax.barh(names, widths, left=left, color=ERROR_COLORS[c], label=c.replace("_", " "), height=0.7)
         labels = [str(n) if w >= 6 else "" for n, w in zip(counts, widths, strict=True)]
-        ax.bar_label(bars, labels=labels, label_type="center", fontsize=7, color="white")
+        _inner(ax.bar_label(bars, labels=labels, label_type="center", fontsize=7, color="white"))
         left = [a + b for a, b in zip(left, widths, strict=True)]
     ax.invert_yaxis()
     ax.set_xlim(0, 100)
@@ -371,13 +382,13 @@ def plot_error_bars(rows: Sequence[Mapping[str, Any]], out_png: str | Path, titl
     return _save(fig, Path(out_png))
 
 
-def plot_confusion(
-    confusion: Mapping[str, Mapping[str, int]], out_png: str | Path, title: str | None = None, max_types: int = 25
-) -> Path:
-    """Gold type (rows) × predicted type (columns) counts of one dataset, from a result row's `confusion`
-    (`{gold: {pred: n}}`, `reasoning_ner.errors.NONE` for the missing side): the diagonal holds correct and boundary
-    matches, off-diagonal cells wrong_type and boundary_type, the last column missed gold pairs, the last row spurious
-    predictions. Cells are shaded by their share of the row. Over `max_types` types, the most frequent are kept."""
+def confusion_grid(
+    confusion: Mapping[str, Mapping[str, int]], max_types: int | None = 25
+) -> tuple[list[str], list[list[int]]]:
+    """(types, counts) of a result row's `confusion` (`{gold: {pred: n}}`, `reasoning_ner.errors.NONE` for the missing
+    side): the types in alphabetical order (over `max_types`, the most frequent; None: all), and the square grid of
+    counts, gold type by row and predicted type by column, the last row spurious predictions, the last column missed
+    gold pairs."""
     from .errors import NONE
 
     freq: dict[str, int] = {}
@@ -388,10 +399,20 @@ def plot_confusion(
                     freq[t] = freq.get(t, 0) + n
     types = sorted(freq, key=lambda t: (-freq[t], t))[:max_types]
     types.sort()
-    row_labels = types + [NONE]
-    col_labels = types + [NONE]
-    grid = [[int(confusion.get(g, {}).get(p, 0)) for p in col_labels] for g in row_labels]
+    labels = types + [NONE]
+    grid = [[int(confusion.get(g, {}).get(p, 0)) for p in labels] for g in labels]
     grid[-1][-1] = 0  # (none, none) is not an outcome
+    return types, grid
+
+
+def plot_confusion(
+    confusion: Mapping[str, Mapping[str, int]], out_png: str | Path, title: str | None = None, max_types: int = 25
+) -> Path:
+    """Gold type (rows) × predicted type (columns) counts of one dataset, from a result row's `confusion`
+    (`confusion_grid`): the diagonal holds correct and boundary matches, off-diagonal cells wrong_type and
+    boundary_type, the last column missed gold pairs, the last row spurious predictions. Cells are shaded by their
+    share of the row. Over `max_types` types, the most frequent are kept."""
+    types, grid = confusion_grid(confusion, max_types)
     k = len(types) + 1
     size = max(4.5, min(14.0, 0.45 * k + 2.5))
     fig = _figure((size + 1.0, size))
@@ -404,13 +425,10 @@ def plot_confusion(
     for i, row in enumerate(grid):
         for j, v in enumerate(row):
             if v:
-                ax.text(
-                    j, i, str(v), ha="center", va="center", fontsize=7, color="white" if shade[i][j] > 0.6 else "black"
-                )
-    xl = [*types, "(missed)"]
-    yl = [*types, "(spurious)"]
-    ax.set_xticks(range(k), xl, rotation=45, ha="right", fontsize=7)
-    ax.set_yticks(range(k), yl, fontsize=7)
+                color = "white" if shade[i][j] > 0.6 else "black"
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=7, color=color, in_layout=False)
+    ax.set_xticks(range(k), [*types, "(missed)"], rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(k), [*types, "(spurious)"], fontsize=7)
     ax.set_xlabel("predicted type")
     ax.set_ylabel("gold type")
     ax.axhline(k - 1.5, color="grey", linewidth=0.8)
@@ -442,7 +460,7 @@ def plot_reasoning_cost(
     ax1.legend(fontsize=7)
     labels = [b["bucket"] for b in pooled]
     bars = ax2.bar(labels, [b["f1"] for b in pooled], color="C2")
-    ax2.bar_label(bars, labels=[f"n={b['n_examples']}" for b in pooled], padding=2, fontsize=6)
+    _inner(ax2.bar_label(bars, labels=[f"n={b['n_examples']}" for b in pooled], padding=2, fontsize=6))
     ax2.set_ylim(0, 105)
     ax2.set_xlabel("reasoning tokens")
     ax2.set_ylabel("micro F1 (%)")
@@ -481,7 +499,8 @@ def plot_comparison(
         lo = [v[0] - v[1] if v[1] is not None else 0.0 for v in vals]
         hi = [v[2] - v[0] if v[2] is not None else 0.0 for v in vals]
         bars = ax.bar(pos, f1, width * 0.95, label=name, color=f"C{j}", yerr=[lo, hi], capsize=2, error_kw={"lw": 0.8})
-        ax.bar_label(bars, labels=[f"{v:.1f}" for v in f1], label_type="center", rotation=90, fontsize=7, color="white")
+        values = [f"{v:.1f}" for v in f1]
+        _inner(ax.bar_label(bars, labels=values, label_type="center", rotation=90, fontsize=7, color="white"))
     ax.set_xticks(range(n), datasets, rotation=30, ha="right")
     for t in ax.get_xticklabels():
         if t.get_text() == "Average":
@@ -508,7 +527,7 @@ def plot_score_histogram(report: Mapping[str, Any], png: str | Path, min_score: 
     ax = fig.add_subplot()
     colors = ["C2" if k != "unparsable" and float(k) >= min_score else "C7" for k in keys]
     bars = ax.bar(keys, [hist[k] for k in keys], color=colors)
-    ax.bar_label(bars, padding=2, fontsize=7)
+    _inner(ax.bar_label(bars, padding=2, fontsize=7))
     ax.set_xlabel("judge score (green: kept if valid)")
     ax.set_ylabel("examples")
     ax.set_title(f"Judge scores: {report['kept']} of {report['processed']} kept")
@@ -519,6 +538,7 @@ def plot_score_histogram(report: Mapping[str, Any], png: str | Path, min_score: 
 
 __all__ = [
     "ERROR_COLORS",
+    "confusion_grid",
     "find_trainer_state",
     "load_log_history",
     "plot_comparison",

@@ -61,16 +61,8 @@ def quotas(sizes: dict[str, int], num_samples: int, max_count: int) -> tuple[dic
 def grpo_record(
     example: Example, schema: list[str], policy: LabelPolicy, prompt: PromptSpec, stats: SampleStats | None = None
 ) -> dict:
-    allowed = set(schema)
     answer: dict[str, list[str]] = {}
-    for e in example.entities:
-        if policy.is_uninformative(e.label):
-            continue
-        typ = policy.canonical(e.label)
-        if typ not in allowed:
-            if stats is not None:
-                stats.dropped_gold[(example.dataset, typ)] += 1
-            continue
+    for e, typ in policy.gold(example, set(schema), stats.dropped_gold if stats is not None else None):
         bucket = answer.setdefault(typ, [])
         if e.text not in bucket:
             bucket.append(e.text)

@@ -11,7 +11,7 @@ adds reasoning to them (stage 1 with the gold annotation as hint).
   `labels.json` (InstructUIE) or the types the record's format gives (`uniner`: every type asked about the passage,
   negative questions included; `conll`/`bio`: the types seen in the file) under the label policy — lower-cased,
   uninformative types (`misc`, `else`, ...) dropped, the alias map merged unless `paper` —; gold entities whose type
-  is not in that schema are left out and counted.
+  is not in that schema are left out and counted (`LabelPolicy.gold`, which the sampler uses too).
 * **Subsets** (`subset_indices`): per dataset, `fraction` (a share of the split, at least one example) or `count` (at
   most N examples), drawn with `random.Random(f"{seed}:{dataset}")`: the dataset's indices are shuffled once and the
   first k taken, then put back in file order. The same seed therefore gives **nested** subsets (the 1 % sample is
@@ -75,17 +75,8 @@ def subset_indices(
 def prepare(example: Example, schema: Sequence[str], policy: LabelPolicy, stats: SubsetStats | None = None) -> Example:
     """`example` with the schema given (already under the policy) and its gold entities under the policy: canonical
     types, uninformative ones dropped, types outside the schema left out (counted in `stats`)."""
-    allowed = set(schema)
-    kept = []
-    for e in example.entities:
-        if policy.is_uninformative(e.label):
-            continue
-        typ = policy.canonical(e.label)
-        if typ not in allowed:
-            if stats is not None:
-                stats.dropped_gold[(example.dataset, typ)] += 1
-            continue
-        kept.append(Entity(e.text, typ, e.start, e.end))
+    dropped = stats.dropped_gold if stats is not None else None
+    kept = [Entity(e.text, typ, e.start, e.end) for e, typ in policy.gold(example, set(schema), dropped)]
     return Example(example.sentence, list(schema), kept, None, example.dataset, example.id)
 
 

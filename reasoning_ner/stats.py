@@ -23,7 +23,9 @@ seeded by (seed, CRC-32 of the dataset name), so a dataset's interval does not c
   (1 + samples). Sentences where both runs have the same counts cannot change anything and are skipped. Identical
   runs get p = 1; a run better on every one of n sentences gets p near max(2^(1-n), 1 / (1 + samples)).
 
-Everything is vectorised with numpy, in chunks of at most `CHUNK` replicates, so memory stays bounded.
+Everything is vectorised with numpy, in chunks of at most `CHUNK` replicates, so memory stays bounded. A replicate is
+drawn as the number of times each *distinct* row of counts is drawn (multinomial, `_resampled_sums`), which is the
+same resampling as drawing sentence indices one by one (the 1,000 replicates of the seven test sets: 0.05–0.1 s).
 """
 
 from __future__ import annotations
@@ -61,12 +63,20 @@ def _rng(seed: int, name: str) -> np.random.Generator:
 
 def _resampled_sums(rng: np.random.Generator, counts: Sequence[np.ndarray], k: int) -> list[np.ndarray]:
     """k bootstrap replicates of the column sums of each array in `counts` (all of the same length n), the same
-    resampled sentence indices applied to every array (paired)."""
+    resampled sentences applied to every array (paired).
+
+    A replicate's sums depend only on how many of its n draws fall on sentences with each distinct row of counts
+    (across the arrays, for the pairing): those numbers are multinomial, n trials with each distinct row's share of
+    the sentences as its probability — the same distribution as drawing n sentence indices uniformly with replacement,
+    at the cost of one draw per distinct row (tens to hundreds) instead of one per sentence (thousands)."""
     n = len(counts[0])
-    idx = rng.integers(0, n, size=(k, n))
-    idx += np.arange(k, dtype=idx.dtype)[:, None] * n
-    weights = np.bincount(idx.ravel(), minlength=k * n).reshape(k, n).astype(np.float64)  # draws of each sentence
-    return [weights @ c.astype(np.float64) for c in counts]
+    rows, freq = np.unique(np.concatenate(counts, axis=1), axis=0, return_counts=True)
+    draws = rng.multinomial(n, freq / n, size=k).astype(np.float64)  # (k, distinct rows): draws of each
+    out, col = [], 0
+    for c in counts:
+        out.append(draws @ rows[:, col : col + c.shape[1]].astype(np.float64))
+        col += c.shape[1]
+    return out
 
 
 def _interval(values: np.ndarray, confidence: float) -> tuple[float, float]:

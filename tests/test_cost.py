@@ -4,6 +4,8 @@ share, F1 and latency by reasoning-length bucket, pooled over datasets, and thei
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reasoning_ner.cost import SHARE, dataset_cost, pool_buckets, texts, token_counts
 from reasoning_ner.plots import plot_reasoning_cost
@@ -67,3 +69,38 @@ def test_cost_report_and_plot(tmp_path):
     assert png.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="reasoning_cost"):
         plot_reasoning_cost([{"dataset": "d"}], [], tmp_path / "x.png")
+
+
+def test_cost_png_only_with_token_counts(tmp_path):
+    """write_reports draws result_cost.png when there are token counts (here the lines' completion_tokens), and not
+    for lines without any (saved completions from elsewhere): that figure would have no bar."""
+    from reasoning_ner.reports import write_reports
+
+    def rows(recs):
+        cost = dataset_cost(recs, [(1, 1, 1)] * len(recs), *token_counts(recs))
+        row = {"dataset": "d", "precision": 100.0, "recall": 100.0, "f1": 100.0, "n_gold": 3, "n_pred": 3}
+        row |= {"n_match": 3, "n_examples": 3, "n_unparsed": 0, "reasoning_cost": cost}
+        return [row, {"dataset": "Average", "f1": 100.0}]
+
+    with_tokens = _recs([0, 10, 70], [0.1, 0.2, 1.0])
+    paths = write_reports(rows(with_tokens), tmp_path / "a" / "result.json")
+    assert paths["cost_png"] == tmp_path / "a" / "result_cost.png" and paths["cost_png"].read_bytes()[:4] == b"\x89PNG"
+    assert "- `result_cost.png`" in paths["markdown"].read_text()
+    without = [{k: v for k, v in r.items() if k != "completion_tokens"} for r in with_tokens]
+    paths = write_reports(rows(without), tmp_path / "b" / "result.json")
+    assert "cost_png" not in paths and not (tmp_path / "b" / "result_cost.png").exists()
+    assert "No token counts" in paths["markdown"].read_text() and paths["png"].is_file()  # the F1 bars still
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.floats(min_value=0, max_value=1e4, allow_nan=False), min_size=1, max_size=40),
+    st.floats(min_value=0, max_value=1),
+)
+def test_latency_quantiles_are_numpys(xs, q):
+    """The latency median / p90 without numpy (the lean re-scoring imports none): numpy.quantile's numbers exactly."""
+    import numpy as np
+
+    from reasoning_ner.cost import _quantile
+
+    assert _quantile(xs, q) == float(np.quantile(np.asarray(xs, dtype=float), q))

@@ -51,6 +51,7 @@ def test_evaluate_scores_a_known_f1(vllm_server, tiny, tmp_path):
     cmd = [sys.executable, ROOT / "evaluate.py", "--base_path", base, "--dataset_config", cfg, "--result_file", out]
     cmd += ["--backend", "openai", "--api_base", vllm_server, "--model", "tiny", "--concurrency", "4"]
     cmd += ["--max_new_tokens", max_tokens_for(ANSWER), "--extra_body", forced(ANSWER), "--tokenizer", tiny]
+    cmd += ["--plot_confusion", "true"]  # every figure, the per-dataset confusion PNGs too
     r = run(cmd, timeout=600, env=base_env(threads=2))
     preds = [json.loads(x) for x in out.with_name("predictions.jsonl").read_text().splitlines()]
     assert len(preds) == 7 and all(p["completion"] == ANSWER for p in preds)

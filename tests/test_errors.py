@@ -150,7 +150,26 @@ def test_reports_show_the_taxonomy(hand, tmp_path):
     assert "| person | 16.67 | 25.00 | 20.00 | 4 | 6 | 1 | 1 | 0 / 1 | 0 / 1 | 0 / 2 | 2 |" in md
     paths = write_reports(rows, tmp_path / "r" / "result.json")
     assert paths["errors_png"].read_bytes()[:4] == b"\x89PNG"
-    assert (tmp_path / "r" / "result_confusion" / "hand.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "r" / "result_confusion").exists()  # the confusion PNGs are asked for
+    written = paths["markdown"].read_text()
+    assert "- `result_errors.png`" in written and "result_confusion" not in written
+    paths = write_reports(rows, tmp_path / "c" / "result.json", plot_confusion=True)
+    assert paths["confusion:hand"] == tmp_path / "c" / "result_confusion" / "hand.png"
+    assert paths["confusion:hand"].read_bytes()[:4] == b"\x89PNG"
+    assert "- `result_confusion/<dataset>.png`" in paths["markdown"].read_text()
+    paths = write_reports(rows, tmp_path / "n" / "result.json", plot=False, plot_confusion=True)
+    assert sorted(p.name for p in (tmp_path / "n").iterdir()) == ["result.json", "result.md"]  # --plot false: no PNG
+
+
+def test_confusion_grid_of_the_hand_built_sentences(hand):
+    from reasoning_ner.plots import confusion_grid
+
+    d = score_dataset(hand, COMPLETIONS, get_protocol("default")).to_dict()
+    types, grid = confusion_grid(d["confusion"])
+    assert types == ["location", "organization", "person"]
+    # rows: gold location / organization / person / (spurious); columns: the same predicted, then (missed)
+    assert grid == [[2, 2, 2, 0], [0, 0, 0, 1], [0, 0, 2, 2], [3, 0, 2, 0]]
+    assert confusion_grid(d["confusion"], max_types=1) == (["location"], [[2, 0], [3, 0]])  # the most frequent type
 
 
 def test_locate_fallback_and_nothing():
@@ -249,6 +268,32 @@ def test_more_sentences_narrower_interval():
     assert widths["small"] > widths["medium"] > widths["large"] > 0
     for v in per.values():  # every interval holds the point estimate (0.5)
         assert v["f1"].low < 0.5 < v["f1"].high and v["precision"].low < 0.5 < v["precision"].high
+
+
+def test_bootstrap_distribution_is_resampling_sentences():
+    """n sentences with one gold and one predicted entity each, m of them matched: a replicate drawing n sentences
+    uniformly with replacement has X ~ Binomial(n, m/n) matches, so its P = R = F1 = X/n, whose 2.5 % and 97.5 %
+    quantiles come from the binomial distribution, computed here by hand; the bootstrap's percentile interval must
+    sit within one sentence (1/n) of them, for each of P, R and F1."""
+    from math import comb
+
+    n, m = 60, 42
+    counts = np.array([[1, 1, 1]] * m + [[1, 1, 0]] * (n - m))
+
+    def quantile(q: float) -> float:
+        cdf = 0.0
+        for x in range(n + 1):
+            cdf += comb(n, x) * (m / n) ** x * (1 - m / n) ** (n - x)
+            if cdf >= q:
+                return x / n
+        return 1.0
+
+    lo, hi = quantile(0.025), quantile(0.975)
+    assert (round(lo * n), round(hi * n)) == (35, 49)  # 42 ± 1.96·sqrt(60·0.7·0.3) ≈ 42 ± 7
+    per, avg = bootstrap_ci({"d": counts}, samples=4000, seed=0)
+    for k in ("precision", "recall", "f1"):
+        assert abs(per["d"][k].low - lo) <= 1 / n and abs(per["d"][k].high - hi) <= 1 / n, (k, per["d"][k])
+    assert avg == per["d"]["f1"]
 
 
 def test_bootstrap_is_seeded_and_per_dataset_stable():

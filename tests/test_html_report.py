@@ -127,6 +127,23 @@ def test_browser_filters_spans_and_reasoning(browser, tmp_path):
     browser.get(page.as_uri())
     assert browser.title.endswith("error browser")
     assert _rows(browser) == 14 and _count(browser) == "14 of 14 sentences match"
+    # the type confusion of each dataset, folded away at first (counts: tests/test_errors.py, written by hand)
+    conf = browser.find_element(By.ID, "confusion")
+    tables = conf.find_elements(By.CSS_SELECTOR, ".conf")
+    assert conf.get_attribute("open") is None and not tables[0].is_displayed()
+    conf.find_element(By.TAG_NAME, "summary").click()
+    assert [t.find_element(By.TAG_NAME, "h3").text for t in tables] == ["hand", "hand two"]
+    cells = [
+        [c.text for c in tr.find_elements(By.CSS_SELECTOR, "th, td")]
+        for tr in tables[0].find_elements(By.TAG_NAME, "tr")
+    ]
+    assert cells == [
+        ["gold \\ predicted", "location", "organization", "person", "(missed)"],
+        ["location", "2", "2", "2", ""],
+        ["organization", "", "", "", "1"],
+        ["person", "", "", "2", "2"],
+        ["(spurious)", "3", "", "2", ""],
+    ]
     _click_class(browser, "missed")  # sentences 2, 4 and 7 of each dataset have a missed gold pair
     assert _rows(browser) == 6 and _count(browser).startswith("6 of 14")
     _click_class(browser, "boundary")  # or a boundary error: sentences 1 and 5 as well
@@ -135,8 +152,9 @@ def test_browser_filters_spans_and_reasoning(browser, tmp_path):
     assert _rows(browser) == 4
     _select(browser, "f-dataset", "hand two")
     assert _rows(browser) == 2
+    assert [t.is_displayed() for t in tables] == [False, True]  # the selected dataset's confusion alone
     browser.find_element(By.ID, "f-clear").click()
-    assert _rows(browser) == 14
+    assert _rows(browser) == 14 and all(t.is_displayed() for t in tables)
     _select(browser, "f-type", "organization")  # a gold or predicted organization: sentences 1, 2 and 7
     assert _rows(browser) == 6
     _click_class(browser, "missed")  # a missed organization: the ICC of sentence 2

@@ -196,3 +196,37 @@ def test_limit_skips_lines_past_the_cut(make_dataset, tmp_path):
     _write_preds(p, [{"dataset": "d", "index": 0, "completion": "{}"}])
     with pytest.raises(ValueError, match="missing index"):  # lines inside the cut are still all required
         score_predictions(base, ["d"], p, limit=2)
+
+
+def test_usage_of_the_scored_lines_only(make_dataset, tmp_path):
+    """Mean completion tokens and latency, and the request errors, describe the lines scored: with --limit, not the
+    lines past the cut (the third line here, 30 tokens, refused)."""
+    from evaluate import EvalArguments, main
+
+    s = "Ada met Bob ."
+    rec = {"sentence": s, "entities": [ent(s, "Ada", "person")]}
+    base = make_dataset("d", ["person"], {"test": [rec, rec, rec]})
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(["d"]))
+    lines = [
+        {
+            "dataset": "d",
+            "index": i,
+            "completion": '{"entities": {"person": ["Ada"]}}',
+            "completion_tokens": 10 * (i + 1),
+        }
+        | {"latency_s": 0.5 * (i + 1)}
+        for i in range(3)
+    ]
+    lines[2]["error"] = "refused"
+    p = tmp_path / "p.jsonl"
+    _write_preds(p, lines)
+    out = tmp_path / "r" / "result.json"
+    common = {"predictions_file": str(p), "base_path": str(base), "dataset_config": str(cfg), "result_file": str(out)}
+    common |= {"plot": False, "html": False, "bootstrap": 0}
+    assert main(EvalArguments(**common, limit=2)) == 0
+    (row, _), _ = load_result(out)
+    assert (row["mean_completion_tokens"], row["mean_latency_s"]) == (15.0, 0.75) and "n_request_errors" not in row
+    assert main(EvalArguments(**common)) == 0
+    (row, _), _ = load_result(out)
+    assert (row["mean_completion_tokens"], row["mean_latency_s"], row["n_request_errors"]) == (20.0, 1.0, 1)
