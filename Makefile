@@ -73,8 +73,8 @@ clean:
 ladder: install
 	$(PY) scripts/ladder.py --spec config/experiments/ablation/ladder-tiny.yaml --train --out outputs/ladder
 
-# Proof of learning on CPU (issue 15): answer-only SFT of a fresh tiny model on a larger synthetic draw, then GRPO with
-# 10*F1 + schema and the same GRPO with the F1 weight at 0 -> outputs/learn/summary.json and plots, ~15 min on 2 cores
+# Proof of learning on CPU: answer-only SFT of a fresh tiny model on a larger synthetic draw, then GRPO with
+# 10*F1 + schema and the same GRPO with the F1 weight at 0 -> outputs/learn/summary.json and plots; ~30-60 min on 2 cores
 # (scripts/learn.py, config/learn/cpu.yaml; BENCHMARKS.md "Learning on CPU"). `make demo` then also scores this model.
 learn: install
 	$(PY) scripts/learn.py --config config/learn/cpu.yaml --out outputs/learn
