@@ -28,6 +28,8 @@ ANSWER = completion(
     "Ada Lovelace is a person and London is a location", {"person": ["Ada Lovelace"], "location": ["London"]}
 )
 
+N_PREDICT = 96
+
 
 def _dataset(base: Path, names=("d1", "d2"), n: int = 24) -> Path:
     for name in names:
@@ -93,10 +95,13 @@ def killed_then_restarted(tiny, tmp_path_factory):
     evaluate += ["--result_file", result, "--backend", "openai", "--api_base", api, "--model", "tiny"]
     evaluate += ["--concurrency", "1", "--max_new_tokens", max_tokens_for(ANSWER), "--extra_body", forced(ANSWER)]
     evaluate += [*common, "--plot", "false", "--html", "false"]
-    # predict.py: 32 texts
+    # predict.py: N_PREDICT texts (it runs fastest of the three: enough that it is still running when the slowest has
+    # written its third line; with 32 it once finished before the kill)
     texts = tmp / "texts.jsonl"
     texts.write_text(
-        "".join(json.dumps({"id": i, "text": f"Ada Lovelace wrote note {i} in London."}) + "\n" for i in range(32))
+        "".join(
+            json.dumps({"id": i, "text": f"Ada Lovelace wrote note {i} in London."}) + "\n" for i in range(N_PREDICT)
+        )
     )
     pred_out = tmp / "pred" / "entities.jsonl"
     pred_out.parent.mkdir()
@@ -185,7 +190,7 @@ def test_server_killed_mid_run_then_restarted(killed_then_restarted, tool):
     assert code == 0, stderr[-3000:]
     path = r["files"][tool]
     before, after = r["before"][tool], r["after"][tool]
-    total = {"evaluate": 48, "predict": 32, "cot": 24}[tool]
+    total = {"evaluate": 48, "predict": N_PREDICT, "cot": 24}[tool]
     assert after.startswith(before[: before.rfind(b"\n") + 1])  # what was there at the kill is still there
     assert 3 <= after.count(b"\n") < total  # the kill landed mid-run
     assert after.endswith(b"\n")  # the failed run left only complete lines
@@ -198,9 +203,9 @@ def test_server_killed_mid_run_then_restarted(killed_then_restarted, tool):
         rows = {x["dataset"]: x for x in json.loads(r["result"].read_text())["rows"]}
         assert rows["d1"]["n_examples"] == 24 and rows["d1"]["n_match"] == 12 and rows["d1"]["n_pred"] == 48
     elif tool == "predict":
-        assert [x["index"] for x in recs] == list(range(32))
+        assert [x["index"] for x in recs] == list(range(N_PREDICT))
         out = _lines(r["pred_out"])
-        assert [x["id"] for x in out] == list(range(32))
+        assert [x["id"] for x in out] == list(range(N_PREDICT))
         for x in out:
             assert {e["mention"]: e["spans"] for e in x["entities"]} == {
                 "Ada Lovelace": [[0, 12]],
