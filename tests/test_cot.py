@@ -203,7 +203,7 @@ def check_run(out, n, n_kept=None):
     ids = [r["id"] for r in ledger]
     assert ids == [f"small-train-{i}" for i in range(n)]  # every example exactly once, in order
     for r in ledger:
-        verdict = re.fullmatch(r"Score: (\d+)", r["judge"]["content"])  # "no verdict" or cut at judge_max_tokens
+        verdict = re.fullmatch(r"Score: (\d+)", r["judge"]["content"])  # "no verdict" is the unparsable one
         score = float(verdict.group(1)) if verdict else None
         assert r["score"] == score and r["kept"] == (score is not None and score >= 9), r
         assert r["reasons"] == ([] if r["kept"] else ["judge_unparsable" if score is None else "low_score"]), r

@@ -165,7 +165,7 @@ def test_generate_cot_keeps_a_known_number(vllm_server, tmp_path):
     cmd = [sys.executable, ROOT / "generate_cot.py", "--input", inp, "--input_format", "jsonl", "--output", out]
     cmd += ["--teacher_model", "tiny", "--api_base", vllm_server, "--judge_model", "tiny", "--concurrency", "3"]
     cmd += ["--teacher_max_tokens", max_tokens_for(teacher), "--teacher_temperature", "0"]
-    cmd += ["--teacher_extra_body", forced(teacher), "--judge_max_tokens", "8", "--judge_temperature", "0"]
+    cmd += ["--teacher_extra_body", forced(teacher), "--judge_max_tokens", "24", "--judge_temperature", "0"]
     cmd += ["--judge_extra_body", json.dumps({"structured_outputs": {"choice": ["Score: 10"]}})]
     r = run(cmd, timeout=600, env=base_env(threads=2))
     kept = [json.loads(x) for x in out.read_text().splitlines()]

@@ -137,7 +137,7 @@ def killed_then_restarted(tiny, tmp_path_factory):
     cot = [sys.executable, ROOT / "generate_cot.py", "--input", cot_in, "--input_format", "jsonl", "--output", cot_out]
     cot += ["--teacher_model", "tiny", "--api_base", api, "--judge_model", "tiny", "--concurrency", "1"]
     cot += ["--teacher_max_tokens", max_tokens_for(teacher), "--teacher_temperature", "0", "--teacher_extra_body"]
-    cot += [forced(teacher), "--judge_max_tokens", "8", "--judge_temperature", "0", "--judge_extra_body"]
+    cot += [forced(teacher), "--judge_max_tokens", "24", "--judge_temperature", "0", "--judge_extra_body"]
     cot += [json.dumps({"structured_outputs": {"choice": ["Score: 10"]}}), *common]
     files = {
         "evaluate": result.with_name("predictions.jsonl"),
@@ -277,7 +277,7 @@ def test_two_generate_cot_runs_on_one_output(vllm_server, tmp_path):
     cmd = [sys.executable, ROOT / "generate_cot.py", "--input", inp, "--input_format", "jsonl", "--output", out]
     cmd += ["--teacher_model", "tiny", "--api_base", vllm_server, "--concurrency", "1", "--teacher_temperature", "0"]
     cmd += ["--teacher_max_tokens", max_tokens_for(teacher), "--teacher_extra_body", forced(teacher)]
-    cmd += ["--judge_model", "tiny", "--judge_max_tokens", "8", "--judge_temperature", "0", "--judge_extra_body"]
+    cmd += ["--judge_model", "tiny", "--judge_max_tokens", "24", "--judge_temperature", "0", "--judge_extra_body"]
     cmd += [json.dumps({"structured_outputs": {"choice": ["Score: 10"]}})]
     first = _popen(cmd)
     time.sleep(0.5)
