@@ -51,25 +51,10 @@ from _common import ROOT, command_line, machine_info, save_report
 from bench_scoring import build_predictions, timed
 
 from reasoning_ner.data import load_dataset_config
-from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
+from reasoning_ner.paths import COMMANDS, CONFIG_DIR, ner_data_dir
 from reasoning_ner.scoring import score_predictions
 
 HEAVY = ("torch", "trl", "transformers", "matplotlib", "numpy", "yaml")
-HELP_CLIS = (
-    "evaluate.py",
-    "predict.py",
-    "sample_grpo.py",
-    "generate_cot.py",
-    "make_sft_data.py",
-    "sft.py",
-    "grpo.py",
-    "rewards.py",
-    "-m reasoning_ner.convert",
-    "-m reasoning_ner.estimate",
-    "-m reasoning_ner.compare",
-    "scripts/ladder.py",
-    "scripts/plot_training.py",
-)
 
 
 @dataclass
@@ -137,7 +122,7 @@ def cases(data: Path, authors_repo: Path | None) -> list[Case]:
             dict.fromkeys(both, [*RESCORE, "--result_file", "{tmp}/r5/result.json", *LEAN[2:]]),
         ),
     ]
-    for cli in HELP_CLIS:
+    for cli in COMMANDS:
         out.append(Case(f"{cli} --help", dict.fromkeys(both, [*_cli(cli), "--help"]), needs=_module_file(cli)))
     bio = ["-m", "reasoning_ner.convert", "bio", str(data / "CrossNER_AI" / "bio" / "test.txt"), "{tmp}/bio.json"]
     out.append(
@@ -317,7 +302,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = []
         for case in todo:
             # a side runs only where its file exists (a CLI added since the --before commit runs on one side)
-            case.sides = {side: a for side, a in case.sides.items() if (roots.get(side, ROOT) / case.needs).is_file()}
+            # and "before" only with --before
+            case.sides = {
+                side: a
+                for side, a in case.sides.items()
+                if (side != "before" or "before" in roots) and (roots.get(side, ROOT) / case.needs).is_file()
+            }
             if not case.sides:
                 continue
             measure(case, roots, values, tmp, args.repeats)
@@ -326,7 +316,7 @@ def main(argv: list[str] | None = None) -> int:
 
         table = []
         if not args.no_import_table:
-            paths = [(f"{c} --help", [*_cli(c), "--help"], _module_file(c)) for c in HELP_CLIS]
+            paths = [(f"{c} --help", [*_cli(c), "--help"], _module_file(c)) for c in COMMANDS]
             paths += [
                 ("rescore, every default report", ISSUE_COMMAND, "evaluate.py"),
                 (

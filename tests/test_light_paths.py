@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from helpers.common import ROOT, base_env
 
+from reasoning_ner.paths import COMMANDS
+
 HEAVY = ("torch", "trl", "matplotlib")
 HEAVY_AT_TOP = {"weight_transfer"}  # imported only by the vLLM weight-sync path, which needs torch anyway
 
@@ -53,27 +55,7 @@ def run_light(target: str, *args: str) -> tuple[int, list[str], str]:
     return report["code"], report["heavy"], out
 
 
-CLIS = [
-    "evaluate.py",
-    "predict.py",
-    "sample_grpo.py",
-    "generate_cot.py",
-    "make_sft_data.py",
-    "sft.py",
-    "grpo.py",
-    "rewards.py",
-    "-mreasoning_ner.convert",
-    "-mreasoning_ner.estimate",
-    "-mreasoning_ner.compare",
-    "-mreasoning_ner.tiny",
-    "-mreasoning_ner.lora",
-    "scripts/demo.py",
-    "scripts/ladder.py",
-    "scripts/seed_table.py",
-    "scripts/plot_training.py",
-    "scripts/dryrun_recipe.py",
-    "scripts/learn.py",
-]
+CLIS = [c.replace("-m ", "-m") for c in COMMANDS]  # run_light's form of `-m module`
 
 
 @pytest.mark.parametrize("cli", CLIS)
@@ -180,3 +162,18 @@ def test_sampling_and_sft_data_on_the_shared_data_are_light(ner_data, tmp_path):
     assert code == 0, out[-3000:]
     assert len(out_file.read_text().splitlines()) == 20
     assert heavy == [], f"make_sft_data.py imported {heavy}"
+
+
+@pytest.mark.slow
+def test_startup_bench_runs_on_this_checkout_alone(ner_data, tmp_path):
+    """`make bench` runs bench_startup.py without --before: every case is timed on this checkout alone."""
+    out = tmp_path / "startup.json"
+    cmd = [sys.executable, "bench/bench_startup.py", "--repeats", "1", "--no_import_table", "--out", str(out)]
+    cmd += ["--only", "reasoning_ner.convert", "JSON + Markdown only"]
+    r = subprocess.run(cmd, cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
+    cases = json.loads(out.read_text())["cases"]
+    assert len(cases) == 3  # `convert --help`, `convert bio`, the lean re-scoring
+    for c in cases:
+        assert list(c["sides"]) == ["after"], c
+        assert c["sides"]["after"]["median_wall_s"] > 0
