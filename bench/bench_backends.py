@@ -32,6 +32,7 @@ from _common import ROOT, command_line, machine_info, save_report
 from reasoning_ner.generation import DecodingConfig, HFBackend, OpenAIBackend, generate_to_file, generation_items
 from reasoning_ner.labels import LabelPolicy
 from reasoning_ner.paths import ner_data_dir
+from reasoning_ner.prompts import PromptSpec
 from reasoning_ner.scoring import load_splits
 from reasoning_ner.serving import vllm_server
 
@@ -67,7 +68,8 @@ def main() -> int:
         from reasoning_ner.tiny import build_tiny
 
         model = str(build_tiny(tmp / "tiny"))
-    items = generation_items(load_splits(ner_data_dir(), ["CrossNER_AI"], "test", a.n), LabelPolicy.default())
+    splits = load_splits(ner_data_dir(), ["CrossNER_AI"], "test", a.n)
+    items = generation_items(splits, LabelPolicy.default(), PromptSpec.from_file())
     results = {}
 
     cfg = DecodingConfig(max_new_tokens=a.max_new_tokens, batch_size=a.batch_size)

@@ -34,7 +34,7 @@ from _common import ROOT, command_line, machine_info, perturb_answer, save_repor
 from reasoning_ner.data import read_instructuie
 from reasoning_ner.labels import LabelPolicy
 from reasoning_ner.paths import ner_data_dir
-from reasoning_ner.prompts import render_answer
+from reasoning_ner.prompts import PromptSpec, render_answer
 from reasoning_ner.rewards import f1_reward, schema_reward
 from reasoning_ner.sampling import grpo_record
 
@@ -107,7 +107,8 @@ def build_batch(base: Path, n_prompts: int, n_generations: int, seed: int) -> tu
     policy = LabelPolicy.default()
     schema = policy.schema(split.labels)
     examples = rng.sample(split.examples, n_prompts)
-    records = [grpo_record(ex, schema, policy) for ex in examples]
+    prompt = PromptSpec.from_file()
+    records = [grpo_record(ex, schema, policy, prompt) for ex in examples]
     prompts, completions, cols = [], [], {k: [] for k in ("answer", "schema", "dataset", "sentence", "id")}
     for rec in records:
         for _ in range(n_generations):

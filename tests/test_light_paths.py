@@ -162,18 +162,3 @@ def test_sampling_and_sft_data_on_the_shared_data_are_light(ner_data, tmp_path):
     assert code == 0, out[-3000:]
     assert len(out_file.read_text().splitlines()) == 20
     assert heavy == [], f"make_sft_data.py imported {heavy}"
-
-
-@pytest.mark.slow
-def test_startup_bench_runs_on_this_checkout_alone(ner_data, tmp_path):
-    """`make bench` runs bench_startup.py without --before: every case is timed on this checkout alone."""
-    out = tmp_path / "startup.json"
-    cmd = [sys.executable, "bench/bench_startup.py", "--repeats", "1", "--no_import_table", "--out", str(out)]
-    cmd += ["--only", "reasoning_ner.convert", "JSON + Markdown only"]
-    r = subprocess.run(cmd, cwd=ROOT, env=base_env(), capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, (r.stdout + r.stderr)[-3000:]
-    cases = json.loads(out.read_text())["cases"]
-    assert len(cases) == 3  # `convert --help`, `convert bio`, the lean re-scoring
-    for c in cases:
-        assert list(c["sides"]) == ["after"], c
-        assert c["sides"]["after"]["median_wall_s"] > 0
