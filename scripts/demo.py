@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             "\nThis tiny model trains for about a minute, so its F1 is ~0: it learns the answer format, not the task."
         )
-        print("`make learn` (30-60 min on 2 cores) trains one that does; the demo then scores it too.")
+        print("`make learn` (~26 min on an idle 2-core machine) trains one that does; the demo then scores it too.")
     print(f"\nSFT answer format: {parsed}/{n} greedy answers on held-out prompts parse ({100 * parsed / n:.1f}%)")
     print("\nwall time per stage (s): " + ", ".join(f"{k.strip()}: {v}" for k, v in timings.items()))
     print("\noutputs:")
