@@ -31,8 +31,10 @@ reasoning cost, per-type scores), `<result>.html` (the error browser, with each 
 the paper's rows), `<result>_errors.png` (error classes per dataset) and `<result>_cost.png` (reasoning cost, when
 token counts are known: a tokenizer or the lines' `completion_tokens`). `--plot_confusion true` adds one
 type-confusion PNG per dataset, `<result>_confusion/<dataset>.png` — the slowest figures (~0.2 s each, numbers in
-every cell), so they are not drawn by default. Re-scoring the seven test sets with every default report takes about
-1.8 s on the project's 2-core machine, JSON and Markdown alone 0.6 s (BENCHMARKS.md, "Whole processes"). Protocols:
+every cell), so they are not drawn by default. The figures are drawn by a child process (`reasoning_ner.figures`) that
+imports matplotlib while this one scores, and draws each figure as soon as its numbers are known (this process imports
+matplotlib only to draw what a failed child left undrawn). Re-scoring the seven test sets with every default report takes 0.89 s on the project's 2-core
+machine, JSON and Markdown alone 0.42 s (BENCHMARKS.md, "Whole processes"). Protocols:
 `paper` reproduces the reference implementation; `default` adds the alias map, keeps and reports gold types missing
 from labels.json, and parses leniently (README, "Evaluation" and "Reading a result"). Compare runs with
 `python -m reasoning_ner.compare A/result.json B/result.json --out DIR`.
@@ -40,6 +42,7 @@ from labels.json, and parses leniently (README, "Evaluation" and "Reading a resu
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import sys
@@ -48,17 +51,18 @@ from pathlib import Path
 
 from reasoning_ner.chat_client import APIError
 from reasoning_ner.data import DataError, load_dataset_config
+from reasoning_ner.figures import FigureWorker
 from reasoning_ner.generation import GenerationArguments
 from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
-from reasoning_ner.reports import markdown_table, usage_stats, write_reports
+from reasoning_ner.reports import figure_jobs, load_reference, markdown_table, usage_stats, write_reports
 from reasoning_ner.resumable import LockedError
 from reasoning_ner.scoring import (
+    count_dataset,
     data_fingerprint,
     get_protocol,
     load_prediction_records,
     load_splits,
     result_rows,
-    score_dataset,
 )
 
 
@@ -120,8 +124,20 @@ class EvalArguments:
 
 def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
     gen = gen or GenerationArguments()
+    with contextlib.ExitStack() as stack:  # stops the figure worker on every way out
+        return _main(args, gen, stack)
+
+
+def _main(args: EvalArguments, gen: GenerationArguments, stack: contextlib.ExitStack) -> int:
     pred_file = None
+    figures = None
     try:
+        # The figures need only each dataset's F1, error counts and token costs. A child process (the figure worker,
+        # reasoning_ner.figures) imports matplotlib while this one reads and scores, and draws each figure as soon as
+        # its numbers are known, while this one goes on with the taxonomy, the intervals, the browser and the files.
+        # Re-scoring starts it first of all; with --model, after generation (see below).
+        if args.plot and not gen.model:
+            figures = stack.enter_context(FigureWorker())
         names = load_dataset_config(args.dataset_config)
         if args.protocol == "paper":
             protocol = get_protocol("paper")
@@ -145,18 +161,32 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
         if pred_file is None:
             print("error: give --predictions_file (saved completions) or --model (generate)", file=sys.stderr)
             return 2
+        if args.plot and figures is None:  # after generation, so that its engine's processes do not inherit the pipes
+            figures = stack.enter_context(FigureWorker())
         records = load_prediction_records(pred_file, splits, limited=args.limit is not None)
-        scores = [
-            score_dataset(s, [r["completion"] for r in records[s.name]], protocol, details=args.html) for s in splits
-        ]
-        rows = result_rows(scores, args.bootstrap, args.bootstrap_seed)
+        scores = [count_dataset(s, [r["completion"] for r in records[s.name]], protocol) for s in splits]
         usage = usage_stats(records)
         tok_path = args.tokenizer or (gen.model if gen.model and gen.backend != "openai" else None)
         costs, tokens, source = reasoning_costs(splits, scores, records, tok_path)
-        for r in rows:
-            r.update(usage.get(r["dataset"], {}))
-            if r["dataset"] in costs:
-                r["reasoning_cost"] = costs[r["dataset"]]
+
+        def rows_with(bootstrap: int = 0) -> list[dict]:
+            rows = result_rows(scores, bootstrap, args.bootstrap_seed)
+            for r in rows:
+                r.update(usage.get(r["dataset"], {}))
+                if r["dataset"] in costs:
+                    r["reasoning_cost"] = costs[r["dataset"]]
+            return rows
+
+        def draw_what_is_known() -> None:
+            if figures is not None:
+                figures.submit(figure_jobs(rows_with(), args.result_file, reference, to_plot, args.plot_confusion))
+
+        reference, to_plot, _ = load_reference(args.reference_file)
+        draw_what_is_known()  # after the counting pass: the F1 bars, the reasoning cost
+        for score, split in zip(scores, splits, strict=True):
+            score.classify(split, details=args.html)  # the error taxonomy (with --html, every mention located)
+        draw_what_is_known()  # the error classes (with --plot_confusion, the confusion matrices)
+        rows = rows_with(args.bootstrap)
         meta = {
             "predictions": str(pred_file),
             "protocol": protocol.name,
@@ -190,7 +220,7 @@ def main(args: EvalArguments, gen: GenerationArguments | None = None) -> int:
                 args.html_max_reasoning_chars,
             )
         paths = write_reports(
-            rows, args.result_file, args.reference_file, meta, args.plot, browser, plot_confusion=args.plot_confusion
+            rows, args.result_file, args.reference_file, meta, args.plot, browser, args.plot_confusion, figures
         )
     except (DataError, ValueError, APIError, LockedError) as e:
         hint = ""

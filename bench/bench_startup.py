@@ -6,10 +6,9 @@ Every case is a command run as a fresh `python` process from a project folder (i
 
 * re-scoring the seven zero-shot test sets from a predictions file — the command of the issue,
   `evaluate.py --predictions_file P --base_path DATA --protocol paper --result_file R` (every default report: JSON,
-  Markdown, PNGs, HTML), the same with `--plot_confusion true` on the "after" side (the files the "before" side's
-  defaults write, when it drew the confusion PNGs by default), with `--plot false`, with `--plot false --html false`,
-  with only the JSON and Markdown (`--plot false --html false --bootstrap 0`), and with the JSON, Markdown and PNGs
-  alone (`--html false --bootstrap 0`): the differences are what each report costs; the predictions are
+  Markdown, PNGs, HTML), the same with `--plot_confusion true` (a confusion PNG per dataset too), with `--plot false`,
+  with `--plot false --html false`, with only the JSON and Markdown (`--plot false --html false --bootstrap 0`), and
+  with the JSON, Markdown and PNGs alone (`--html false --bootstrap 0`): the differences are what each report costs; the predictions are
   bench_scoring.py's (6,467 realistic completions, built once, seed 0), each line with the `completion_tokens` and
   `latency_s` that evaluate.py's generation records, so that the reasoning-cost report and figure have token counts;
 * `--help` of every CLI;
@@ -102,8 +101,8 @@ def cases(data: Path, authors_repo: Path | None) -> list[Case]:
     out += [
         Case("rescore: evaluate.py, the issue's command (every default report)", dict.fromkeys(both, ISSUE_COMMAND)),
         Case(
-            "rescore: evaluate.py, the same files as before's defaults (after: --plot_confusion true)",
-            {"before": ISSUE_COMMAND, "after": [*ISSUE_COMMAND, "--plot_confusion", "true"]},
+            "rescore: evaluate.py --plot_confusion true (every default report and the confusion PNGs)",
+            dict.fromkeys(both, [*ISSUE_COMMAND, "--plot_confusion", "true"]),
         ),
         Case(
             "rescore: evaluate.py --plot false",

@@ -8,7 +8,7 @@ The package holds the logic of every stage; the top-level scripts only parse arg
   `alignment` (mention -> character offsets), `prompts` (prompt spec, chat formatting, training target);
 * answers and scores: `parsing` (completion -> entities, lenient and paper rules), `scoring` (protocols, P/R/F1, the
   predictions reader), `rewards` (GRPO rewards registry, verl's `compute_score`), `reports` (result JSON, Markdown),
-  `plots`;
+  `plots`, `figures` (figures drawn by a child process while the caller goes on);
 * stages: `cot` (stage 1), `training` (stages 2 and 3 with TRL), `sampling` (GRPO data), `generation` (backends and
   the resumable driver of evaluation and prediction), `prediction` (free text: windows, assembly with offsets);
 * plumbing: `chat_client` (OpenAI-compatible client), `parallel` (ordered bounded-concurrency map), `resumable`

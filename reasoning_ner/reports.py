@@ -12,6 +12,10 @@ browser, all beside the result file. Scoring itself is `reasoning_ner.scoring`.
   `result_confusion/<dataset>.png` (type confusion per dataset: the slowest figures, ~0.2 s each, hence off by
   default; the same matrices are in the HTML browser and, as counts, in `result.json`);
 * with `browser` (the data of `reasoning_ner.html_report.build_data`): `result.html`, the error browser.
+
+`figure_jobs` lists the figures of a set of rows as `reasoning_ner.figures.FigureJob`s; `write_reports` hands them to
+an executor — drawn here by default, or by the figure worker `evaluate.py` started, to which it may have submitted
+them before the rows were complete (a figure needs only its own fields).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from .data import DataError, load_structured
+from .figures import FigureJob, InlineFigures
 from .scoring import DatasetScore, result_rows
 
 logger = logging.getLogger(__name__)
@@ -299,6 +304,61 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "dataset"
 
 
+# the row fields the figures draw (the worker gets only these: the rows' per-type scores and browser data stay here)
+_FIGURE_FIELDS = ("dataset", "f1", "errors", "reasoning_cost")
+
+
+def figure_jobs(
+    rows: Sequence[dict[str, Any]],
+    result_file: str | Path,
+    reference: dict[str, dict[str, float]] | None = None,
+    to_plot: Sequence[str] = (),
+    plot_confusion: bool = False,
+) -> list[FigureJob]:
+    """The figures of the module docstring for these rows (`reference`, `to_plot`: `load_reference`'s), in the order
+    they are drawn. Each job carries only the row fields it draws (`dataset`, `f1`, `errors`, `reasoning_cost`; the
+    `confusion` of each dataset for its confusion figure): the intervals, usage and per-type scores are not needed,
+    so the figures can be submitted as soon as the completions are scored."""
+    result_file = Path(result_file)
+    stem = result_file.stem
+
+    def png(suffix: str) -> Path:
+        return result_file.with_name(f"{stem}_{suffix}.png")
+
+    slim = [{k: r[k] for k in _FIGURE_FIELDS if k in r} for r in rows]
+    data_rows = [r for r in slim if r["dataset"] != "Average"]
+    jobs = []
+    names = {r["dataset"] for r in rows}
+    ref = {}
+    for k, v in (reference or {}).items():
+        if k in to_plot and names & (set(v) - {"Average"}):
+            # the published average covers the paper's datasets; over a subset, the plot takes the subset's mean
+            ref[k] = (
+                v if names - {"Average"} == set(v) - {"Average"} else {d: f for d, f in v.items() if d != "Average"}
+            )
+    path = png("f1")
+    jobs.append(FigureJob("png", "plot_f1_bars", (slim, path, "Zero-shot F1 per dataset"), path, {"reference": ref}))
+    if any(isinstance(r.get("errors"), dict) for r in data_rows):
+        path = png("errors")
+        jobs.append(FigureJob("errors_png", "plot_error_bars", (data_rows, path), path))
+        if plot_confusion:
+            folder = result_file.with_name(stem + "_confusion")
+            for r in rows:
+                if r["dataset"] != "Average" and r.get("confusion"):
+                    path = folder / f"{_safe_name(r['dataset'])}.png"
+                    args = (r["confusion"], path, f"{r['dataset']}: type confusion")
+                    jobs.append(FigureJob(f"confusion:{r['dataset']}", "plot_confusion", args, path))
+    costs = [r["reasoning_cost"] for r in data_rows if isinstance(r.get("reasoning_cost"), dict)]
+    if costs:
+        from .cost import pool_buckets
+
+        pooled = pool_buckets(costs)
+        if pooled:  # token counts known (a tokenizer, or the lines' completion_tokens): else the figure has no bar
+            path = png("cost")
+            jobs.append(FigureJob("cost_png", "plot_reasoning_cost", (data_rows, pooled, path), path))
+    return jobs
+
+
 def write_reports(
     rows: list[dict[str, Any]],
     result_file: str | Path,
@@ -307,43 +367,30 @@ def write_reports(
     plot: bool = True,
     browser: dict[str, Any] | None = None,
     plot_confusion: bool = False,
+    figures: InlineFigures | None = None,
 ) -> dict[str, Path]:
-    """Every report of the module docstring next to `result_file`; returns `{kind: path}` of what was written."""
+    """Every report of the module docstring next to `result_file`; returns `{kind: path}` of what was written.
+
+    The figures (with `plot`) are drawn by `figures` (default: here, `InlineFigures`); jobs already submitted to it
+    (`evaluate.py` hands `figure_jobs` to a `FigureWorker` as soon as the completions are scored) are not submitted
+    again. The PNGs are collected last, after the JSON, Markdown and HTML are written."""
     result_file = Path(result_file)
     _write_rows(rows, result_file, meta)
     reference, to_plot, source = load_reference(reference_file)
     paths = {"json": result_file, "markdown": result_file.with_suffix(".md")}
     md = markdown_report(rows, reference, source, meta=meta)
-    data_rows = [r for r in rows if r["dataset"] != "Average"]
+    figures = figures if figures is not None else InlineFigures()
+    # every figure these rows have, in the order of figure_jobs; those submitted already (evaluate.py) are skipped
+    jobs = figure_jobs(rows, result_file, reference, to_plot, plot_confusion) if plot else list(figures.jobs)
+    figures.submit(jobs)
     extra_files = []
-    if plot and any(isinstance(r.get("errors"), dict) for r in data_rows):
-        from .plots import plot_error_bars
-
-        paths["errors_png"] = plot_error_bars(data_rows, result_file.with_name(result_file.stem + "_errors.png"))
-        extra_files.append(paths["errors_png"].name)
-        if plot_confusion:
-            from .plots import plot_confusion as confusion_png
-
-            folder = result_file.with_name(result_file.stem + "_confusion")
-            for r in data_rows:
-                if r.get("confusion"):
-                    png = confusion_png(
-                        r["confusion"], folder / f"{_safe_name(r['dataset'])}.png", f"{r['dataset']}: type confusion"
-                    )
-                    paths[f"confusion:{r['dataset']}"] = png
-            extra_files.append(folder.name + "/<dataset>.png")
-    costs = [r["reasoning_cost"] for r in data_rows if isinstance(r.get("reasoning_cost"), dict)]
-    if plot and costs:
-        from .cost import pool_buckets
-
-        pooled = pool_buckets(costs)
-        if pooled:  # token counts known (a tokenizer, or the lines' completion_tokens): else the figure has no bar
-            from .plots import plot_reasoning_cost
-
-            paths["cost_png"] = plot_reasoning_cost(
-                data_rows, pooled, result_file.with_name(result_file.stem + "_cost.png")
-            )
-            extra_files.append(paths["cost_png"].name)
+    for job in jobs:
+        if job.key.startswith("confusion:"):
+            name = job.path.parent.name + "/<dataset>.png"
+            if name not in extra_files:
+                extra_files.append(name)
+        elif job.key != "png":
+            extra_files.append(job.path.name)
     if browser is not None:
         from .html_report import write_html
 
@@ -353,26 +400,21 @@ def write_reports(
     if extra_files:
         md += "\n## Files\n\n" + "".join(f"- `{f}`\n" for f in extra_files)
     paths["markdown"].write_text(md + "\n", encoding="utf-8")
-    if plot:
-        from .plots import plot_f1_bars
-
-        names = {r["dataset"] for r in rows}
-        ref = {}
-        for k, v in reference.items():
-            if k in to_plot and names & (set(v) - {"Average"}):
-                # the published average covers the paper's datasets; over a subset, the plot takes the subset's mean
-                ref[k] = (
-                    v if names - {"Average"} == set(v) - {"Average"} else {d: f for d, f in v.items() if d != "Average"}
-                )
-        paths["png"] = plot_f1_bars(
-            rows, result_file.with_name(result_file.stem + "_f1.png"), "Zero-shot F1 per dataset", reference=ref
-        )
+    drawn = figures.wait()
+    for job in jobs:  # the order of before: errors, confusion, cost, then html and the F1 bars
+        if job.key != "png":
+            paths[job.key] = drawn[job.key]
+    if "html" in paths:
+        paths["html"] = paths.pop("html")
+    if "png" in drawn:
+        paths["png"] = drawn["png"]
     return paths
 
 
 __all__ = [
     "cost_section",
     "error_table",
+    "figure_jobs",
     "load_reference",
     "load_result",
     "markdown_report",

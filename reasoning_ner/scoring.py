@@ -203,6 +203,24 @@ class DatasetScore:
     outcomes: list[list[Outcome]] | None = None  # per sentence, with score_dataset(details=True)
     statuses: list[str] | None = None  # per sentence parse status, with details
     ci: dict[str, list[float]] | None = None  # {"precision_ci", "recall_ci", "f1_ci"}: [low, high] in percent
+    # per sentence (gold units, predicted units, parse status) from count_dataset, until classify has used them
+    units: list[tuple[dict, dict, str]] | None = field(default=None, repr=False, compare=False)
+
+    def classify(self, split: DatasetSplit, details: bool = False) -> None:
+        """The second pass of `score_dataset`: the error taxonomy of every sentence (`errors`); with `details`, the
+        per-sentence outcomes (every predicted pair located) and parse statuses too."""
+        if self.units is None:
+            raise ValueError(f"{self.dataset}: no sentence pairs to classify (classified already, or not counted)")
+        err = ErrorCounts()
+        outcomes: list[list[Outcome]] | None = [] if details else None
+        statuses: list[str] | None = [] if details else None
+        for ex, (g_units, p_units, st) in zip(split.examples, self.units, strict=True):
+            links = classify(ex.sentence, g_units, p_units, locate_all=details)
+            err.add(links)
+            if outcomes is not None:
+                outcomes.append(links)
+                statuses.append(st)
+        self.errors, self.outcomes, self.statuses, self.units = err, outcomes, statuses, None
 
     def to_dict(self) -> dict[str, Any]:
         p, r, f = self.counts.prf()
@@ -242,7 +260,19 @@ def score_dataset(
 ) -> DatasetScore:
     """Score one dataset split given one completion (raw string) per example, in order. With `errors` (default) every
     pair is classified (`reasoning_ner.errors`); with `details`, the per-sentence outcomes (every predicted pair
-    located in the sentence) and parse statuses are kept too."""
+    located in the sentence) and parse statuses are kept too. The two passes, `count_dataset` then
+    `DatasetScore.classify`, can be run apart (`evaluate.py` draws the F1 figure in between)."""
+    score = count_dataset(split, completions, protocol)
+    if errors or details:
+        score.classify(split, details)
+    else:
+        score.units = None
+    return score
+
+
+def count_dataset(split: DatasetSplit, completions: Sequence[Any], protocol: Protocol) -> DatasetScore:
+    """The first pass of `score_dataset`: parse every completion and count gold, predicted and matched pairs (in total,
+    per type, per sentence). The score keeps each sentence's pairs until `DatasetScore.classify` needs them."""
     if len(completions) != len(split.examples):
         raise ValueError(f"{split.name}: {len(completions)} completions for {len(split.examples)} examples")
     counts, status, unknown = Counts(), Counter(), Counter()
@@ -250,9 +280,7 @@ def score_dataset(
     known = {protocol.type_key(lab) for lab in split.labels}
     n_unparsed = 0
     per_sentence: list[tuple[int, int, int]] = []
-    err = ErrorCounts() if errors or details else None
-    outcomes: list[list[Outcome]] | None = [] if details else None
-    statuses: list[str] | None = [] if details else None
+    units: list[tuple[dict, dict, str]] = []
     for ex, completion in zip(split.examples, completions, strict=True):
         res = protocol.parser(completion)
         status[res.status.value] += 1
@@ -269,25 +297,10 @@ def score_dataset(
         t_gold.update(t for _, t in gold)
         t_pred.update(t for _, t in pred)
         t_match.update(t for _, t in both)
-        if err is not None:
-            links = classify(ex.sentence, g_units, p_units, locate_all=details)
-            err.add(links)
-            if outcomes is not None:
-                outcomes.append(links)
-                statuses.append(res.status.value)
+        units.append((g_units, p_units, res.status.value))
     per_type = {t: Counts(t_gold[t], t_pred[t], t_match[t]) for t in t_gold.keys() | t_pred.keys()}
     return DatasetScore(
-        split.name,
-        counts,
-        len(split.examples),
-        n_unparsed,
-        per_type,
-        status,
-        unknown,
-        per_sentence,
-        err,
-        outcomes,
-        statuses,
+        split.name, counts, len(split.examples), n_unparsed, per_type, status, unknown, per_sentence, units=units
     )
 
 

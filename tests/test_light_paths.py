@@ -1,5 +1,5 @@
 """The light paths import neither torch, TRL nor matplotlib (issue 16, §1): `--help` of every CLI, re-scoring a
-predictions file with `evaluate.py` (matplotlib only when the PNGs are written), `python -m reasoning_ner.convert` and
+predictions file with `evaluate.py` (its PNGs are drawn by a child process), `python -m reasoning_ner.convert` and
 `sample_grpo.py` / `make_sft_data.py` on the shared benchmark data. Each runs in a fresh subprocess, as a user starts
 it, and reports `sys.modules` at the end (no timing here: the timings are `bench/bench_startup.py`'s). Also: no
 module of the package except `weight_transfer` (the vLLM weight sync) imports them, transformers or vLLM when
@@ -95,7 +95,8 @@ def test_package_modules_import_nothing_heavy_at_top():
 @pytest.fixture(scope="module")
 def predictions(ner_data, tmp_path_factory) -> Path:
     """Completions for the first 15 test examples of each of the seven test sets: the gold answer, with a spurious
-    mention and a missed one here and there, so that every report (errors, confusion, cost) has something to show."""
+        mention and a missed one here and there, and token counts, so that every report (errors, confusion, cost) has
+    something to show."""
     from reasoning_ner.data import load_dataset_config
     from reasoning_ner.paths import CONFIG_DIR
     from reasoning_ner.prompts import render_answer
@@ -112,21 +113,25 @@ def predictions(ner_data, tmp_path_factory) -> Path:
                 if i % 4 == 0:
                     answer.setdefault(split.labels[0], []).append(ex.sentence.split()[0])
                 think = f"<think>\nreasoning about sentence {i}\n</think>\n"
-                f.write(json.dumps({"dataset": split.name, "index": i, "completion": think + render_answer(answer)}))
+                line = {"dataset": split.name, "index": i, "completion": think + render_answer(answer)}
+                f.write(json.dumps(line | {"completion_tokens": 20 + i, "latency_s": 0.5}))
                 f.write("\n")
     return path
 
 
 @pytest.mark.parametrize("plot", [False, True])
 def test_rescoring_is_light(ner_data, predictions, tmp_path, plot):
-    """evaluate.py on a predictions file: no torch or TRL; matplotlib exactly when the PNGs are written."""
+    """evaluate.py on a predictions file imports no torch, TRL or matplotlib, even when it writes the PNGs: those are
+    drawn by its figure worker, a child process (reasoning_ner.figures) — so this also shows the worker drew them."""
     result = tmp_path / "result.json"
     args = ["--predictions_file", predictions, "--base_path", ner_data, "--protocol", "paper", "--limit", "15"]
     code, heavy, out = run_light("evaluate.py", *args, "--result_file", result, "--plot", str(plot).lower())
     assert code == 0, out[-3000:]
     assert result.is_file() and result.with_suffix(".md").is_file()
-    assert result.with_name("result_f1.png").is_file() == plot
-    assert heavy == (["matplotlib"] if plot else []), out[-3000:]
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == (["result_cost.png", "result_errors.png", "result_f1.png"] if plot else []), out[-3000:]
+    assert all((tmp_path / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    assert heavy == [], out[-3000:]
 
 
 def test_convert_on_the_shared_data_is_light(ner_data, tmp_path):

@@ -1,0 +1,172 @@
+"""Figures drawn in a child process (reasoning_ner.figures): the worker writes the same PNG bytes as drawing them here,
+names a figure whose function fails, leaves nothing undrawn when it dies, and skips a figure submitted twice; and the
+figures `evaluate.py` submits before the intervals and the taxonomy are done equal those drawn from its final
+result.json. That the re-scoring process itself never imports matplotlib is tests/test_light_paths.py's."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+
+import pytest
+from helpers.common import ROOT, base_env
+
+from reasoning_ner.cost import dataset_cost, token_counts
+from reasoning_ner.figures import FigureError, FigureJob, FigureWorker, InlineFigures
+from reasoning_ner.reports import figure_jobs, load_reference
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def _cost(reasoning_tokens: list[int]) -> dict:
+    recs = [
+        {"completion": "<think>" + "r" * 4 * n + "</think>{}", "completion_tokens": n + 1, "latency_s": 0.1 * (n + 1)}
+        for n in reasoning_tokens
+    ]
+    return dataset_cost(recs, [(2, 2, 1)] * len(recs), *token_counts(recs))
+
+
+def _rows() -> list[dict]:
+    """Two datasets' rows with everything the figures draw: F1, error classes, confusion counts, reasoning cost."""
+    errors = {
+        "correct": 40,
+        "wrong_type": 6,
+        "boundary": 3,
+        "boundary_type": 1,
+        "spurious_hallucinated": 2,
+        "spurious_in_text": 7,
+        "missed": 9,
+    }
+    confusion = {"person": {"person": 30, "location": 4, "(none)": 5}, "location": {"location": 14, "(none)": 4}}
+    confusion["(none)"] = {"person": 5, "location": 4}
+    return [
+        {
+            "dataset": "CrossNER_AI",
+            "f1": 71.5,
+            "errors": errors,
+            "confusion": confusion,
+            "reasoning_cost": _cost([5, 70]),
+        },
+        {
+            "dataset": "mit-movie",
+            "f1": 64.25,
+            "errors": errors,
+            "confusion": confusion,
+            "reasoning_cost": _cost([0, 9]),
+        },
+        {"dataset": "Average", "f1": 67.88},
+    ]
+
+
+def _jobs(result_file) -> list[FigureJob]:
+    reference, to_plot, _ = load_reference(None)  # the paper's Table 1 rows beside the run, as evaluate.py draws them
+    return figure_jobs(_rows(), result_file, reference, to_plot, plot_confusion=True)
+
+
+def test_the_worker_writes_the_same_pngs_as_drawing_them_here(tmp_path):
+    here, there = _jobs(tmp_path / "here" / "result.json"), _jobs(tmp_path / "there" / "result.json")
+    assert [j.key for j in here] == ["png", "errors_png", "confusion:CrossNER_AI", "confusion:mit-movie", "cost_png"]
+    inline = InlineFigures()
+    inline.submit(here)
+    drawn_here = inline.wait()
+    with FigureWorker() as worker:
+        worker.submit(there)
+        drawn_there = worker.wait()
+    assert drawn_there.keys() == drawn_here.keys() == {j.key for j in here}
+    for key, path in drawn_there.items():
+        assert path == next(j.path for j in there if j.key == key) and path.parent.is_relative_to(tmp_path / "there")
+        data = path.read_bytes()
+        assert data.startswith(PNG) and len(data) > 5000, key
+        assert data == drawn_here[key].read_bytes(), key
+
+
+def test_a_failing_figure_is_named_and_the_others_are_drawn(tmp_path):
+    good = _jobs(tmp_path / "result.json")[0]
+    bad_path = tmp_path / "result_errors.png"
+    bad = FigureJob("errors_png", "plot_error_bars", ([{"dataset": "d", "f1": 1.0}], bad_path), bad_path)
+    with FigureWorker() as worker:
+        worker.submit([good, bad])
+        with pytest.raises(FigureError, match=r"'errors_png' \(plot_error_bars\): ValueError: no row has error counts"):
+            worker.wait()
+    assert good.path.read_bytes().startswith(PNG) and not bad_path.exists()
+    with pytest.raises(FigureError, match=r"'errors_png' \(plot_error_bars\): no row has error counts"):
+        InlineFigures().submit([bad])
+
+
+def test_figures_of_a_dead_worker_are_drawn_here(tmp_path, caplog):
+    jobs = _jobs(tmp_path / "result.json")
+    with FigureWorker() as worker:
+        assert worker.pid is not None
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.submit(jobs)
+        with caplog.at_level(logging.WARNING, logger="reasoning_ner.figures"):
+            drawn = worker.wait()
+    assert f"drawing {len(jobs)} figure(s) in this process" in caplog.text
+    assert "exited with status -9" in caplog.text or "stopped taking figures" in caplog.text
+    assert drawn.keys() == {j.key for j in jobs}
+    assert all(p.read_bytes().startswith(PNG) for p in drawn.values())
+
+
+def test_a_key_submitted_again_is_skipped(tmp_path):
+    first = _jobs(tmp_path / "a" / "result.json")
+    again = _jobs(tmp_path / "b" / "result.json")
+    figures = InlineFigures()
+    figures.submit(first[:1])
+    figures.submit(again[:2])  # the F1 bars again (skipped), the error classes (new)
+    drawn = figures.wait()
+    assert drawn == {"png": first[0].path, "errors_png": again[1].path}
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["result_errors.png"]
+
+
+def test_only_the_plotting_functions_can_be_asked_for(tmp_path):
+    with pytest.raises(ValueError, match="unknown function 'savefig'"):
+        FigureJob("x", "savefig", (), tmp_path / "x.png")
+
+
+def test_evaluate_draws_early_what_its_final_result_draws(ner_data, tmp_path):
+    """evaluate.py submits the F1 and cost figures after the counting pass and the error classes after the taxonomy,
+    from rows without intervals: the PNGs must equal those drawn here from the result.json it writes at the end."""
+    from reasoning_ner.data import load_dataset_config
+    from reasoning_ner.paths import CONFIG_DIR
+    from reasoning_ner.prompts import render_answer
+    from reasoning_ner.scoring import get_protocol, gold_answer, load_splits
+
+    names = load_dataset_config(CONFIG_DIR / "dataset" / "cross_ner.json")
+    preds = tmp_path / "predictions.jsonl"
+    with preds.open("w", encoding="utf-8") as f:
+        for split in load_splits(ner_data, names, limit=12):
+            for i, ex in enumerate(split.examples):
+                answer = gold_answer(ex, split.labels, get_protocol("paper"))
+                if i % 3 == 0 and answer:
+                    answer.pop(next(iter(answer)))  # a missed type
+                if i % 2 == 0:
+                    answer.setdefault(split.labels[-1], []).append(ex.sentence.split()[0])  # spurious or wrong type
+                line = {"dataset": split.name, "index": i, "completion": "<think>\n" + "r " * (5 * i) + "</think>\n"}
+                line |= {"completion_tokens": 5 * i + 9, "latency_s": 0.1 * i}
+                line["completion"] += render_answer(answer)
+                f.write(json.dumps(line) + "\n")
+    result = tmp_path / "run" / "result.json"
+    cmd = [sys.executable, "evaluate.py", "--predictions_file", preds, "--base_path", ner_data, "--limit", "12"]
+    r = subprocess.run(
+        [*map(str, cmd), "--result_file", str(result), "--plot_confusion", "true", "--bootstrap", "200"],
+        cwd=ROOT,
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    rows = json.loads(result.read_text())["rows"]
+    assert all("f1_ci" in row for row in rows) and any(row.get("errors", {}).get("wrong_type") for row in rows)
+    reference, to_plot, _ = load_reference(None)
+    again = figure_jobs(rows, tmp_path / "again" / "result.json", reference, to_plot, plot_confusion=True)
+    assert {"png", "errors_png", "cost_png"} <= {j.key for j in again} and len(again) == 3 + len(names)
+    figures = InlineFigures()
+    figures.submit(again)
+    for key, path in figures.wait().items():
+        early = result.parent / path.relative_to(tmp_path / "again")
+        assert early.read_bytes() == path.read_bytes(), key
