@@ -32,11 +32,12 @@ the paper's rows), `<result>_errors.png` (error classes per dataset) and `<resul
 token counts are known: a tokenizer or the lines' `completion_tokens`). `--plot_confusion true` adds one
 type-confusion PNG per dataset, `<result>_confusion/<dataset>.png` — the slowest figures (~0.2 s each, numbers in
 every cell), so they are not drawn by default. The figures are drawn by a child process (`reasoning_ner.figures`) that
-imports matplotlib while this one scores, and draws each figure as soon as its numbers are known (this process imports
-matplotlib only to draw what a failed child left undrawn). Re-scoring the seven test sets with every default report takes 0.89 s on the project's 2-core
-machine, JSON and Markdown alone 0.42 s (BENCHMARKS.md, "Whole processes"). Protocols:
-`paper` reproduces the reference implementation; `default` adds the alias map, keeps and reports gold types missing
-from labels.json, and parses leniently (README, "Evaluation" and "Reading a result"). Compare runs with
+imports matplotlib while this one scores and draws each figure as soon as its numbers are known; on a single CPU, and
+for what a failed child left undrawn, this process draws them itself, after writing the other files. Re-scoring the
+seven test sets with every default report: 0.89 s against 1.31 s drawn in one process, JSON and Markdown alone 0.42 s,
+side by side on a 2-core machine (BENCHMARKS.md, "Whole processes"). Protocols: `paper` reproduces the reference
+implementation; `default` adds the alias map, keeps and reports gold types missing from labels.json, and parses
+leniently (README, "Evaluation" and "Reading a result"). Compare runs with
 `python -m reasoning_ner.compare A/result.json B/result.json --out DIR`.
 """
 
@@ -51,7 +52,7 @@ from pathlib import Path
 
 from reasoning_ner.chat_client import APIError
 from reasoning_ner.data import DataError, load_dataset_config
-from reasoning_ner.figures import FigureWorker
+from reasoning_ner.figures import start_figures
 from reasoning_ner.generation import GenerationArguments
 from reasoning_ner.paths import CONFIG_DIR, ner_data_dir
 from reasoning_ner.reports import figure_jobs, load_reference, markdown_table, usage_stats, write_reports
@@ -133,11 +134,12 @@ def _main(args: EvalArguments, gen: GenerationArguments, stack: contextlib.ExitS
     figures = None
     try:
         # The figures need only each dataset's F1, error counts and token costs. A child process (the figure worker,
-        # reasoning_ner.figures) imports matplotlib while this one reads and scores, and draws each figure as soon as
-        # its numbers are known, while this one goes on with the taxonomy, the intervals, the browser and the files.
-        # Re-scoring starts it first of all; with --model, after generation (see below).
+        # reasoning_ner.figures; on a single CPU, none: the figures are drawn here) imports matplotlib while this one
+        # reads and scores, and draws each figure as soon as its numbers are known, while this one goes on with the
+        # taxonomy, the intervals, the browser and the files. Re-scoring starts it first of all; with --model, after
+        # generation (see below).
         if args.plot and not gen.model:
-            figures = stack.enter_context(FigureWorker())
+            figures = stack.enter_context(start_figures())
         names = load_dataset_config(args.dataset_config)
         if args.protocol == "paper":
             protocol = get_protocol("paper")
@@ -162,7 +164,7 @@ def _main(args: EvalArguments, gen: GenerationArguments, stack: contextlib.ExitS
             print("error: give --predictions_file (saved completions) or --model (generate)", file=sys.stderr)
             return 2
         if args.plot and figures is None:  # after generation, so that its engine's processes do not inherit the pipes
-            figures = stack.enter_context(FigureWorker())
+            figures = stack.enter_context(start_figures())
         records = load_prediction_records(pred_file, splits, limited=args.limit is not None)
         scores = [count_dataset(s, [r["completion"] for r in records[s.name]], protocol) for s in splits]
         usage = usage_stats(records)

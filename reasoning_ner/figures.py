@@ -5,24 +5,26 @@ everything else, and the figures depend only on the per-dataset rows, which are 
 `FigureWorker()` starts a child Python at once; the child imports matplotlib while the caller reads and scores; the
 caller submits each figure as soon as its numbers are known and goes on (the error taxonomy, bootstrap intervals, the
 HTML browser, the JSON and Markdown) while the child draws. The same functions of `reasoning_ner.plots` draw the same PNGs either way
-(tests/test_figures.py compares the bytes). On one core it costs one interpreter start and gains nothing.
+(tests/test_figures.py compares the bytes). On one core it gains nothing: `start_figures()` then draws in-process.
 
 Both executors take `FigureJob`s — which function of `PLOTTERS`, its arguments (the PNG's path among them, JSON-able:
 the rows' plain fields) and the path it writes — through `submit(jobs)`, which skips a job whose key was submitted
-before (so a caller can submit a growing list as the numbers of each figure become known), and `wait()` returns
-`{key: Path}` of the figures drawn. `InlineFigures` draws at `submit`.
+before with the same data (so a caller can submit a growing list as the numbers of each figure become known; other
+data under the same key is a ValueError), and `wait()` returns `{key: Path}` of the figures drawn. `InlineFigures`
+draws them in `wait`, the worker as they come.
 
 The child: `python -c` with the package's root first on `sys.path` (so it imports the same `reasoning_ner` as the
 caller, installed or not). A thread reads one JSON job per line from stdin, `{"key", "fn", "args", "kwargs"}`, while
-the main thread imports matplotlib (`plots.warm_up`), so that writing a large job never blocks the caller; the main
+the main thread imports matplotlib (`plots.warm_up`), so that the caller's writes are taken as soon as the child has
+started, whatever their size; the main
 thread draws the jobs in order and answers one JSON line each on stdout, `{"key", "path"}` or `{"key", "error"}`;
 anything else it would print goes to stderr, which is the caller's. At the end of its input it exits without the
 interpreter's teardown (nothing is left to flush). It runs the caller's interpreter with the caller's environment and
 inherits no file descriptor of the caller's but stderr.
 
-`FigureWorker.wait()` closes the child's input and reads its answers. A figure whose function raised in the child
-raises `FigureError` (its key and the child's message) after every answer is in; figures the child never answered
-(it could not start, or died: killed, out of memory) are drawn in this process, with a warning giving why, so that no
+`FigureWorker.wait()` closes the child's input and reads its answers. A figure whose function raised (in the child or
+here) raises `FigureError` (its key, the exception's type and message) after every answer is in; figures the child never answered
+(it could not start, could not import matplotlib, or died: killed, out of memory) are drawn in this process, with a warning giving why, so that no
 figure is lost. Use either executor as a context manager (or call `close()`): leaving early stops the child.
 
 Start the worker before long-lived threads or processes of the caller's (a vLLM engine, a tokenizer pool) would
@@ -46,8 +48,14 @@ logger = logging.getLogger(__name__)
 # the functions of reasoning_ner.plots a job may name (the child calls nothing else)
 PLOTTERS = ("plot_f1_bars", "plot_error_bars", "plot_reasoning_cost", "plot_confusion", "plot_comparison")
 
-_PACKAGE_ROOT = Path(__file__).resolve().parent.parent
-_CHILD = f"import sys; sys.path.insert(0, {str(_PACKAGE_ROOT)!r}); from reasoning_ner.figures import serve; serve()"
+_PACKAGE_ROOT = str(Path(__file__).resolve().parent.parent)
+# `python -c` puts the current folder first on sys.path, where a user's queue.py or numpy/ would shadow the real ones:
+# it goes; the package's root goes first only while the package is imported (the same reasoning_ner as the caller's,
+# installed or not), then leaves, so that it shadows nothing either (the package's own imports are relative).
+_CHILD = (
+    "import sys; sys.path[:] = [p for p in sys.path if p]; "
+    f"sys.path.insert(0, {_PACKAGE_ROOT!r}); import reasoning_ner.figures as f; sys.path.pop(0); f.serve()"
+)
 
 
 class FigureError(ValueError):
@@ -69,11 +77,15 @@ class FigureJob:
             raise ValueError(f"figure {self.key!r}: unknown function {self.fn!r} (one of {', '.join(PLOTTERS)})")
 
     def draw(self) -> Path:
-        """Draw it in this process; FigureError if the function raises ValueError (rows it cannot draw)."""
+        """Draw it in this process; whatever the function raises (rows it cannot draw, a folder it cannot write) comes
+        back as FigureError, as from the worker (`_failure`)."""
         try:
             return _call(self.fn, self.args, self.kwargs)
-        except ValueError as e:
-            raise FigureError(f"figure {self.key!r} ({self.fn}): {e}") from e
+        except Exception as e:
+            raise FigureError(self._failure(f"{type(e).__name__}: {e}")) from e
+
+    def _failure(self, what: str) -> str:
+        return f"figure {self.key!r} ({self.fn}): {what}"
 
     def to_json(self) -> str:
         return json.dumps({"key": self.key, "fn": self.fn, "args": self.args, "kwargs": self.kwargs}, default=str)
@@ -88,30 +100,46 @@ def _call(fn: str, args: Any, kwargs: dict[str, Any]) -> Path:
 
 
 class InlineFigures:
-    """Draws each figure when it is submitted, in this process (matplotlib imported on the first)."""
+    """Draws the submitted figures in this process when `wait` is called (matplotlib imported by the first)."""
 
     def __init__(self) -> None:
         self.jobs: list[FigureJob] = []
         self._paths: dict[str, Path] = {}
+        self._errors: dict[str, str] = {}
 
     def _new(self, jobs: list[FigureJob]) -> list[FigureJob]:
-        """The jobs whose key was not submitted before (those are skipped: the caller may submit a growing list as
-        the numbers of each figure become known), now recorded as submitted."""
-        seen = {j.key for j in self.jobs}
+        """The jobs whose key was not submitted before, now recorded as submitted. A key submitted again is skipped
+        (the caller may submit a growing list as the numbers of each figure become known), but only with the same
+        function and arguments: else ValueError, since the figure drawn would not be the one asked for."""
+        seen = {j.key: j for j in self.jobs}
         new = []
         for job in jobs:
-            if job.key not in seen:
-                seen.add(job.key)
+            old = seen.get(job.key)
+            if old is None:
+                seen[job.key] = job
                 new.append(job)
+            elif old.to_json() != job.to_json():
+                raise ValueError(f"figure {job.key!r} submitted again with other data than the first time")
         self.jobs.extend(new)
         return new
 
     def submit(self, jobs: list[FigureJob]) -> None:
-        for job in self._new(jobs):
-            self._paths[job.key] = job.draw()
+        self._new(jobs)
+
+    def _draw_here(self, jobs: list[FigureJob]) -> None:
+        for job in jobs:
+            try:
+                self._paths[job.key] = job.draw()
+            except FigureError as e:
+                self._errors[job.key] = str(e)
 
     def wait(self) -> dict[str, Path]:
-        return dict(self._paths)
+        """`{key: path}` of every submitted figure, once drawn; FigureError naming each that failed (the others are
+        drawn all the same)."""
+        self._draw_here([j for j in self.jobs if j.key not in self._paths and j.key not in self._errors])
+        if self._errors:
+            raise FigureError("; ".join(self._errors[j.key] for j in self.jobs if j.key in self._errors))
+        return {j.key: self._paths[j.key] for j in self.jobs}
 
     def close(self) -> None:
         pass
@@ -130,11 +158,17 @@ class FigureWorker(InlineFigures):
         super().__init__()
         self._why_not: str | None = None
         self._proc: subprocess.Popen | None = None
+        if not sys.executable or getattr(sys, "frozen", False):  # an embedded or frozen Python: nothing to start
+            self._why_not = "could not be started (no Python interpreter to run)"
+            return
+        flags = (
+            ["-I"] if sys.flags.isolated else ["-E"] * sys.flags.ignore_environment + ["-s"] * sys.flags.no_user_site
+        )
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
+                [sys.executable, *flags, "-c", _CHILD], stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True
             )
-        except OSError as e:  # no interpreter to start (an embedded Python): the figures are drawn here
+        except (OSError, ValueError) as e:
             self._why_not = f"could not be started ({e})"
 
     @property
@@ -153,7 +187,6 @@ class FigureWorker(InlineFigures):
             self._why_not = f"stopped taking figures ({e})"
 
     def wait(self) -> dict[str, Path]:
-        answers: dict[str, dict[str, Any]] = {}
         if self._proc is not None:
             try:
                 self._proc.stdin.close()
@@ -164,13 +197,18 @@ class FigureWorker(InlineFigures):
                     msg = json.loads(line)
                 except ValueError:
                     continue  # not an answer; the job it belonged to counts as unanswered
-                if isinstance(msg, dict) and isinstance(msg.get("key"), str):
-                    answers[msg["key"]] = msg
+                if not isinstance(msg, dict) or not isinstance(msg.get("key"), str):
+                    continue
+                job = next((j for j in self.jobs if j.key == msg["key"]), None)
+                if job is not None and "error" in msg:
+                    self._errors[job.key] = job._failure(str(msg["error"]))
+                elif job is not None and isinstance(msg.get("path"), str):
+                    self._paths[job.key] = Path(msg["path"])
             code = self._proc.wait()
             self._proc.stdout.close()
             if code != 0 and not self._why_not:
                 self._why_not = f"exited with status {code}"
-        missing = [j for j in self.jobs if j.key not in answers]
+        missing = [j for j in self.jobs if j.key not in self._paths and j.key not in self._errors]
         if missing:
             logger.warning(
                 "figure worker %s: drawing %d figure(s) in this process (%s)",
@@ -178,14 +216,7 @@ class FigureWorker(InlineFigures):
                 len(missing),
                 ", ".join(j.path.name for j in missing),
             )
-            for job in missing:
-                answers[job.key] = {"path": str(job.draw())}
-        errors = [
-            f"figure {j.key!r} ({j.fn}): {answers[j.key]['error']}" for j in self.jobs if "error" in answers[j.key]
-        ]
-        if errors:
-            raise FigureError("; ".join(errors))
-        return {j.key: Path(answers[j.key]["path"]) for j in self.jobs}
+        return super().wait()
 
     def close(self) -> None:
         """Stop the child if it still runs (an early error: its figures are not wanted any more)."""
@@ -221,7 +252,10 @@ def serve() -> None:
     threading.Thread(target=read, daemon=True).start()
     from . import plots
 
-    plots.warm_up()
+    try:
+        plots.warm_up()
+    except Exception:  # matplotlib missing or broken: the caller draws (and raises the real error) itself
+        os._exit(3)
     while (line := lines.get()) is not None:
         key = None
         try:
@@ -230,10 +264,24 @@ def serve() -> None:
             answer = {"key": key, "path": str(_call(job["fn"], job["args"], job["kwargs"]))}
         except Exception as e:  # every failure is answered: the caller names the figure and raises
             answer = {"key": key, "error": f"{type(e).__name__}: {e}"}
-        out.write(json.dumps(answer) + "\n")
-        out.flush()
+        try:
+            out.write(json.dumps(answer) + "\n")
+            out.flush()
+        except OSError:  # the caller is gone: nobody wants the rest
+            os._exit(0)
     sys.stderr.flush()
     os._exit(0)
 
 
-__all__ = ["PLOTTERS", "FigureError", "FigureJob", "FigureWorker", "InlineFigures", "serve"]
+def start_figures() -> InlineFigures:
+    """The executor for this machine: a `FigureWorker` when this process may run on more than one CPU, else
+    `InlineFigures` (on one core the worker gains nothing and costs its interpreter's start and matplotlib's import
+    beside the caller's: 12 % slower when measured, BENCHMARKS.md)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # no affinity on this platform
+        cpus = os.cpu_count() or 1
+    return FigureWorker() if cpus > 1 else InlineFigures()
+
+
+__all__ = ["PLOTTERS", "FigureError", "FigureJob", "FigureWorker", "InlineFigures", "serve", "start_figures"]

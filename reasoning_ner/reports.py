@@ -304,10 +304,6 @@ def _safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "dataset"
 
 
-# the row fields the figures draw (the worker gets only these: the rows' per-type scores and browser data stay here)
-_FIGURE_FIELDS = ("dataset", "f1", "errors", "reasoning_cost")
-
-
 def figure_jobs(
     rows: Sequence[dict[str, Any]],
     result_file: str | Path,
@@ -315,19 +311,20 @@ def figure_jobs(
     to_plot: Sequence[str] = (),
     plot_confusion: bool = False,
 ) -> list[FigureJob]:
-    """The figures of the module docstring for these rows (`reference`, `to_plot`: `load_reference`'s), in the order
-    they are drawn. Each job carries only the row fields it draws (`dataset`, `f1`, `errors`, `reasoning_cost`; the
-    `confusion` of each dataset for its confusion figure): the intervals, usage and per-type scores are not needed,
-    so the figures can be submitted as soon as the completions are scored."""
+    """The figures of the module docstring that these rows can give (`reference`, `to_plot`: `load_reference`'s), in
+    the order they are listed. Each job carries only the row fields its figure draws — `dataset` and `f1`; `errors`;
+    `reasoning_cost`; one dataset's `confusion` — so rows without intervals or without the error taxonomy yet give
+    the same jobs for the figures they can draw: `evaluate.py` submits them as soon as their numbers are known."""
     result_file = Path(result_file)
     stem = result_file.stem
 
     def png(suffix: str) -> Path:
         return result_file.with_name(f"{stem}_{suffix}.png")
 
-    slim = [{k: r[k] for k in _FIGURE_FIELDS if k in r} for r in rows]
-    data_rows = [r for r in slim if r["dataset"] != "Average"]
-    jobs = []
+    def fields(*keys: str, average: bool = False) -> list[dict[str, Any]]:
+        return [{k: r[k] for k in ("dataset", *keys) if k in r} for r in rows if average or r["dataset"] != "Average"]
+
+    data_rows = [r for r in rows if r["dataset"] != "Average"]
     names = {r["dataset"] for r in rows}
     ref = {}
     for k, v in (reference or {}).items():
@@ -337,14 +334,15 @@ def figure_jobs(
                 v if names - {"Average"} == set(v) - {"Average"} else {d: f for d, f in v.items() if d != "Average"}
             )
     path = png("f1")
-    jobs.append(FigureJob("png", "plot_f1_bars", (slim, path, "Zero-shot F1 per dataset"), path, {"reference": ref}))
+    args = (fields("f1", average=True), path, "Zero-shot F1 per dataset")
+    jobs = [FigureJob("png", "plot_f1_bars", args, path, {"reference": ref})]
     if any(isinstance(r.get("errors"), dict) for r in data_rows):
         path = png("errors")
-        jobs.append(FigureJob("errors_png", "plot_error_bars", (data_rows, path), path))
+        jobs.append(FigureJob("errors_png", "plot_error_bars", (fields("errors"), path), path))
         if plot_confusion:
             folder = result_file.with_name(stem + "_confusion")
-            for r in rows:
-                if r["dataset"] != "Average" and r.get("confusion"):
+            for r in data_rows:
+                if r.get("confusion"):
                     path = folder / f"{_safe_name(r['dataset'])}.png"
                     args = (r["confusion"], path, f"{r['dataset']}: type confusion")
                     jobs.append(FigureJob(f"confusion:{r['dataset']}", "plot_confusion", args, path))
@@ -355,7 +353,7 @@ def figure_jobs(
         pooled = pool_buckets(costs)
         if pooled:  # token counts known (a tokenizer, or the lines' completion_tokens): else the figure has no bar
             path = png("cost")
-            jobs.append(FigureJob("cost_png", "plot_reasoning_cost", (data_rows, pooled, path), path))
+            jobs.append(FigureJob("cost_png", "plot_reasoning_cost", (fields("reasoning_cost"), pooled, path), path))
     return jobs
 
 
@@ -371,18 +369,17 @@ def write_reports(
 ) -> dict[str, Path]:
     """Every report of the module docstring next to `result_file`; returns `{kind: path}` of what was written.
 
-    The figures (with `plot`) are drawn by `figures` (default: here, `InlineFigures`); jobs already submitted to it
-    (`evaluate.py` hands `figure_jobs` to a `FigureWorker` as soon as the completions are scored) are not submitted
-    again. The PNGs are collected last, after the JSON, Markdown and HTML are written."""
+    The figures (with `plot`) are drawn by `figures` (default: here, `InlineFigures`) once the JSON, Markdown and HTML
+    are written, so that a figure that fails loses none of them. Figures already submitted to `figures` (`evaluate.py`
+    submits `figure_jobs` to its worker as soon as each figure's numbers are known) are not drawn again; they must
+    have the data these rows give them (else ValueError)."""
     result_file = Path(result_file)
     _write_rows(rows, result_file, meta)
     reference, to_plot, source = load_reference(reference_file)
     paths = {"json": result_file, "markdown": result_file.with_suffix(".md")}
     md = markdown_report(rows, reference, source, meta=meta)
     figures = figures if figures is not None else InlineFigures()
-    # every figure these rows have, in the order of figure_jobs; those submitted already (evaluate.py) are skipped
     jobs = figure_jobs(rows, result_file, reference, to_plot, plot_confusion) if plot else list(figures.jobs)
-    figures.submit(jobs)
     extra_files = []
     for job in jobs:
         if job.key.startswith("confusion:"):
@@ -391,21 +388,23 @@ def write_reports(
                 extra_files.append(name)
         elif job.key != "png":
             extra_files.append(job.path.name)
+    html = None
     if browser is not None:
         from .html_report import write_html
 
         title = f"{(meta or {}).get('model') or result_file.parent.name}: error browser"
-        paths["html"] = write_html(result_file.with_suffix(".html"), browser, title)
-        extra_files.append(paths["html"].name)
+        html = write_html(result_file.with_suffix(".html"), browser, title)
+        extra_files.append(html.name)
     if extra_files:
         md += "\n## Files\n\n" + "".join(f"- `{f}`\n" for f in extra_files)
     paths["markdown"].write_text(md + "\n", encoding="utf-8")
+    figures.submit(jobs)
     drawn = figures.wait()
-    for job in jobs:  # the order of before: errors, confusion, cost, then html and the F1 bars
+    for job in jobs:  # the order of the files list: errors, confusion, cost, then html and the F1 bars
         if job.key != "png":
             paths[job.key] = drawn[job.key]
-    if "html" in paths:
-        paths["html"] = paths.pop("html")
+    if html is not None:
+        paths["html"] = html
     if "png" in drawn:
         paths["png"] = drawn["png"]
     return paths

@@ -272,7 +272,9 @@ def score_dataset(
 
 def count_dataset(split: DatasetSplit, completions: Sequence[Any], protocol: Protocol) -> DatasetScore:
     """The first pass of `score_dataset`: parse every completion and count gold, predicted and matched pairs (in total,
-    per type, per sentence). The score keeps each sentence's pairs until `DatasetScore.classify` needs them."""
+    per type, per sentence). The score keeps each sentence's pairs until `DatasetScore.classify` needs them (their
+    memory is small beside the records and the taxonomy's outcomes: a whole re-scoring of the seven test sets peaked at
+    111 MB, BENCHMARKS.md)."""
     if len(completions) != len(split.examples):
         raise ValueError(f"{split.name}: {len(completions)} completions for {len(split.examples)} examples")
     counts, status, unknown = Counts(), Counter(), Counter()

@@ -1,16 +1,19 @@
 """Figures drawn in a child process (reasoning_ner.figures): the worker writes the same PNG bytes as drawing them here,
-names a figure whose function fails, leaves nothing undrawn when it dies, and skips a figure submitted twice; and the
-figures `evaluate.py` submits before the intervals and the taxonomy are done equal those drawn from its final
-result.json. That the re-scoring process itself never imports matplotlib is tests/test_light_paths.py's."""
+names a figure whose function fails, leaves nothing undrawn when it dies mid-run or cannot start, skips a figure
+submitted twice with the same data and refuses it with other data, and is not used on one CPU; and the figures
+`evaluate.py` submits before the intervals and the taxonomy are done equal those drawn from its final result.json.
+That the re-scoring process itself never imports matplotlib is tests/test_light_paths.py's."""
 
 from __future__ import annotations
 
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from helpers.common import ROOT, base_env
@@ -67,15 +70,17 @@ def _jobs(result_file) -> list[FigureJob]:
     return figure_jobs(_rows(), result_file, reference, to_plot, plot_confusion=True)
 
 
-def test_the_worker_writes_the_same_pngs_as_drawing_them_here(tmp_path):
+def test_the_worker_writes_the_same_pngs_as_drawing_them_here(tmp_path, caplog):
     here, there = _jobs(tmp_path / "here" / "result.json"), _jobs(tmp_path / "there" / "result.json")
     assert [j.key for j in here] == ["png", "errors_png", "confusion:CrossNER_AI", "confusion:mit-movie", "cost_png"]
     inline = InlineFigures()
     inline.submit(here)
+    assert not (tmp_path / "here").exists()  # drawn in wait(), not at submit
     drawn_here = inline.wait()
-    with FigureWorker() as worker:
+    with caplog.at_level(logging.WARNING, logger="reasoning_ner.figures"), FigureWorker() as worker:
         worker.submit(there)
         drawn_there = worker.wait()
+    assert "in this process" not in caplog.text  # the worker drew them all: nothing was left to this process
     assert drawn_there.keys() == drawn_here.keys() == {j.key for j in here}
     for key, path in drawn_there.items():
         assert path == next(j.path for j in there if j.key == key) and path.parent.is_relative_to(tmp_path / "there")
@@ -85,41 +90,81 @@ def test_the_worker_writes_the_same_pngs_as_drawing_them_here(tmp_path):
 
 
 def test_a_failing_figure_is_named_and_the_others_are_drawn(tmp_path):
-    good = _jobs(tmp_path / "result.json")[0]
-    bad_path = tmp_path / "result_errors.png"
-    bad = FigureJob("errors_png", "plot_error_bars", ([{"dataset": "d", "f1": 1.0}], bad_path), bad_path)
-    with FigureWorker() as worker:
-        worker.submit([good, bad])
-        with pytest.raises(FigureError, match=r"'errors_png' \(plot_error_bars\): ValueError: no row has error counts"):
-            worker.wait()
-    assert good.path.read_bytes().startswith(PNG) and not bad_path.exists()
-    with pytest.raises(FigureError, match=r"'errors_png' \(plot_error_bars\): no row has error counts"):
-        InlineFigures().submit([bad])
+    for where, figures in (("worker", FigureWorker()), ("here", InlineFigures())):
+        good = _jobs(tmp_path / where / "result.json")[0]
+        bad_path = tmp_path / where / "result_errors.png"
+        bad = FigureJob("errors_png", "plot_error_bars", ([{"dataset": "d", "f1": 1.0}], bad_path), bad_path)
+        with figures:
+            figures.submit([good, bad])
+            with pytest.raises(FigureError) as e:
+                figures.wait()
+        assert str(e.value) == "figure 'errors_png' (plot_error_bars): ValueError: no row has error counts", where
+        assert good.path.read_bytes().startswith(PNG) and not bad_path.exists(), where
 
 
-def test_figures_of_a_dead_worker_are_drawn_here(tmp_path, caplog):
+def test_figures_of_a_worker_killed_mid_run_are_drawn_here(tmp_path, caplog):
     jobs = _jobs(tmp_path / "result.json")
+    second = jobs[1].path
     with FigureWorker() as worker:
-        assert worker.pid is not None
-        os.kill(worker.pid, signal.SIGKILL)
         worker.submit(jobs)
+        deadline = time.monotonic() + 120
+        # the second PNG is opened after the first was answered: the kill lands with one figure drawn there at least
+        while not second.exists() and time.monotonic() < deadline:
+            time.sleep(0.002)
+        assert second.exists()
+        os.kill(worker.pid, signal.SIGKILL)
         with caplog.at_level(logging.WARNING, logger="reasoning_ner.figures"):
             drawn = worker.wait()
-    assert f"drawing {len(jobs)} figure(s) in this process" in caplog.text
-    assert "exited with status -9" in caplog.text or "stopped taking figures" in caplog.text
-    assert drawn.keys() == {j.key for j in jobs}
-    assert all(p.read_bytes().startswith(PNG) for p in drawn.values())
+    m = re.search(r"figure worker exited with status -9: drawing (\d+) figure\(s\) in this process", caplog.text)
+    assert m and 1 <= int(m.group(1)) < len(jobs), caplog.text  # some drawn there, the rest here
+    again = InlineFigures()
+    again.submit(_jobs(tmp_path / "again" / "result.json"))
+    expected = again.wait()
+    assert drawn.keys() == expected.keys() == {j.key for j in jobs}
+    for key, path in drawn.items():  # a PNG the kill cut short was drawn again here
+        assert path.read_bytes() == expected[key].read_bytes(), key
 
 
-def test_a_key_submitted_again_is_skipped(tmp_path):
+def test_a_worker_that_cannot_start_leaves_its_figures_to_this_process(tmp_path, caplog, monkeypatch):
+    monkeypatch.setattr(sys, "executable", "")  # an embedded Python: no interpreter to start
+    with caplog.at_level(logging.WARNING, logger="reasoning_ner.figures"), FigureWorker() as worker:
+        assert worker.pid is None
+        worker.submit(_jobs(tmp_path / "result.json")[:2])
+        drawn = worker.wait()
+    assert "could not be started" in caplog.text and "drawing 2 figure(s) in this process" in caplog.text
+    assert sorted(p.name for p in drawn.values()) == ["result_errors.png", "result_f1.png"]
+
+
+def test_a_key_submitted_again_is_skipped_with_the_same_data_only(tmp_path):
     first = _jobs(tmp_path / "a" / "result.json")
-    again = _jobs(tmp_path / "b" / "result.json")
     figures = InlineFigures()
     figures.submit(first[:1])
-    figures.submit(again[:2])  # the F1 bars again (skipped), the error classes (new)
-    drawn = figures.wait()
-    assert drawn == {"png": first[0].path, "errors_png": again[1].path}
-    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == ["result_errors.png"]
+    figures.submit(first[:2])  # the F1 bars again (skipped), the error classes (new)
+    assert figures.wait() == {"png": first[0].path, "errors_png": first[1].path}
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["result_errors.png", "result_f1.png"]
+    rows = _rows()
+    rows[0]["f1"] += 1.0
+    reference, to_plot, _ = load_reference(None)
+    other = figure_jobs(rows, tmp_path / "a" / "result.json", reference, to_plot)
+    with pytest.raises(ValueError, match="figure 'png' submitted again with other data"):
+        figures.submit(other)
+    # the error classes do not depend on F1: the same job whatever the F1 (each job carries only its own fields)
+    assert other[1].to_json() == first[1].to_json()
+
+
+def test_one_cpu_draws_here_more_than_one_starts_the_worker():
+    probe = (
+        "import os, sys; from reasoning_ner.figures import start_figures\n"
+        "if sys.argv[1] == 'one': os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})\n"
+        "with start_figures() as f: print(type(f).__name__)"
+    )
+    got = {}
+    for cpus in ("one", "all"):
+        r = subprocess.run([sys.executable, "-c", probe, cpus], env=base_env(), capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr[-2000:]
+        got[cpus] = r.stdout.strip()
+    assert got["one"] == "InlineFigures"
+    assert got["all"] == ("FigureWorker" if len(os.sched_getaffinity(0)) > 1 else "InlineFigures")
 
 
 def test_only_the_plotting_functions_can_be_asked_for(tmp_path):
