@@ -35,9 +35,9 @@ every cell), so they are not drawn by default. The figures are drawn by a child 
 imports matplotlib while this one scores and draws each figure as soon as its numbers are known; on a single CPU, and
 for what a failed child left undrawn, this process draws them itself, after writing the other files. Re-scoring the
 seven test sets with every default report: 0.89–0.98 s against 1.31–1.50 s drawn in one process, JSON and Markdown
-alone 0.42–0.47 s, side by side on a 2-core machine (BENCHMARKS.md, "Whole processes"). Protocols: `paper` reproduces the reference
-implementation; `default` adds the alias map, keeps and reports gold types missing from labels.json, and parses
-leniently (README, "Evaluation" and "Reading a result"). Compare runs with
+alone 0.42–0.47 s, side by side on a 2-core machine (BENCHMARKS.md, "Whole processes"). Protocols: `paper`
+reproduces the reference implementation; `default` adds the alias map, keeps and reports gold types missing from
+labels.json, and parses leniently (README, "Evaluation" and "Reading a result"). Compare runs with
 `python -m reasoning_ner.compare A/result.json B/result.json --out DIR`.
 """
 

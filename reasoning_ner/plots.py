@@ -133,7 +133,7 @@ def _figure(figsize: tuple[float, float] = (7.0, 4.2)):
 def warm_up() -> None:
     """Import what drawing needs (matplotlib's object-oriented API and the Agg canvas): `reasoning_ner.figures`' worker
     does it while the caller is still scoring. Drawing a throwaway figure as well cost more than it saved on the first
-    real one (0.7 s against 0.69 s for import and the three default figures, five runs each)."""
+    real one (medians 0.71 s against 0.69 s for the import and the three default figures, five runs each)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
     from matplotlib.figure import Figure  # noqa: F401
 

@@ -172,18 +172,17 @@ def test_only_the_plotting_functions_can_be_asked_for(tmp_path):
         FigureJob("x", "savefig", (), tmp_path / "x.png")
 
 
-def test_evaluate_draws_early_what_its_final_result_draws(ner_data, tmp_path):
-    """evaluate.py submits the F1 and cost figures after the counting pass and the error classes after the taxonomy,
-    from rows without intervals: the PNGs must equal those drawn here from the result.json it writes at the end."""
+def _predictions(ner_data, path, limit: int) -> list[str]:
+    """Completions for the first `limit` test examples of the seven test sets (gold with a missed type and a spurious
+    or mistyped mention here and there, reasoning of varying length, token counts); returns the dataset names."""
     from reasoning_ner.data import load_dataset_config
     from reasoning_ner.paths import CONFIG_DIR
     from reasoning_ner.prompts import render_answer
     from reasoning_ner.scoring import get_protocol, gold_answer, load_splits
 
     names = load_dataset_config(CONFIG_DIR / "dataset" / "cross_ner.json")
-    preds = tmp_path / "predictions.jsonl"
-    with preds.open("w", encoding="utf-8") as f:
-        for split in load_splits(ner_data, names, limit=12):
+    with path.open("w", encoding="utf-8") as f:
+        for split in load_splits(ner_data, names, limit=limit):
             for i, ex in enumerate(split.examples):
                 answer = gold_answer(ex, split.labels, get_protocol("paper"))
                 if i % 3 == 0 and answer:
@@ -194,6 +193,14 @@ def test_evaluate_draws_early_what_its_final_result_draws(ner_data, tmp_path):
                 line |= {"completion_tokens": 5 * i + 9, "latency_s": 0.1 * i}
                 line["completion"] += render_answer(answer)
                 f.write(json.dumps(line) + "\n")
+    return names
+
+
+def test_evaluate_draws_what_its_final_result_draws(ner_data, tmp_path):
+    """The PNGs `evaluate.py` writes (submitted from rows without intervals, some before the taxonomy) equal those drawn
+    here from the result.json it writes at the end."""
+    preds = tmp_path / "predictions.jsonl"
+    names = _predictions(ner_data, preds, limit=12)
     result = tmp_path / "run" / "result.json"
     cmd = [sys.executable, "evaluate.py", "--predictions_file", preds, "--base_path", ner_data, "--limit", "12"]
     r = subprocess.run(
@@ -215,3 +222,43 @@ def test_evaluate_draws_early_what_its_final_result_draws(ner_data, tmp_path):
     for key, path in figures.wait().items():
         early = result.parent / path.relative_to(tmp_path / "again")
         assert early.read_bytes() == path.read_bytes(), key
+
+
+def test_evaluate_submits_each_figure_as_soon_as_its_numbers_are_known(ner_data, tmp_path, monkeypatch):
+    """evaluate.py hands the F1 bars and the reasoning cost to its executor after the counting pass, before any
+    sentence is classified, the error classes after the taxonomy, and nothing new at the end (write_reports' own
+    submission finds them all there, with the same data). Recorded on the real in-process executor."""
+    import evaluate
+    from reasoning_ner.generation import GenerationArguments
+    from reasoning_ner.scoring import DatasetScore
+
+    stages: list[tuple[list[str], bool]] = []  # (keys new in this submission, whether any dataset is classified yet)
+    scores: list[DatasetScore] = []
+    count = evaluate.count_dataset
+
+    def counting(*a, **kw):
+        scores.append(count(*a, **kw))
+        return scores[-1]
+
+    class Recording(InlineFigures):
+        def submit(self, jobs):
+            before = {j.key for j in self.jobs}
+            super().submit(jobs)
+            stages.append((sorted({j.key for j in self.jobs} - before), any(s.errors is not None for s in scores)))
+
+    monkeypatch.setattr(evaluate, "start_figures", Recording)
+    monkeypatch.setattr(evaluate, "count_dataset", counting)
+    preds = tmp_path / "predictions.jsonl"
+    _predictions(ner_data, preds, limit=8)
+    args = evaluate.EvalArguments(
+        predictions_file=str(preds), base_path=str(ner_data), result_file=str(tmp_path / "r" / "result.json"), limit=8
+    )
+    args.bootstrap = 50
+    assert evaluate.main(args, GenerationArguments()) == 0
+    assert len(scores) == 7
+    assert stages == [(["cost_png", "png"], False), (["errors_png"], True), ([], True)]
+    assert sorted(p.name for p in (tmp_path / "r").glob("*.png")) == [
+        "result_cost.png",
+        "result_errors.png",
+        "result_f1.png",
+    ]
